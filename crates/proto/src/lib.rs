@@ -1,0 +1,48 @@
+//! Wire types of the Session API v1 (`shared/API.md`, documented in `docs/API.md`
+//! and served as OpenAPI by the server).
+//!
+//! This crate is deliberately tiny: serde types, typed ids and secret newtypes. It
+//! does no I/O so that the server, the client, the guard and the app can all share it.
+
+mod ids;
+mod secret;
+
+pub mod activity;
+pub mod discovery;
+pub mod error;
+pub mod events;
+pub mod introspection;
+pub mod revocations;
+pub mod sessions;
+pub mod tokens;
+
+pub use ids::{IdParseError, Jti, SessionId, UserId};
+pub use secret::{AccessToken, Password, RefreshToken};
+
+/// Times on the wire are RFC 3339 in UTC.
+pub type Timestamp = chrono::DateTime<chrono::Utc>;
+
+/// A device as the user and the sign-in request describe it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Device {
+    pub name: String,
+    #[serde(default)]
+    pub platform: String,
+    #[serde(default)]
+    pub os_version: String,
+    #[serde(default)]
+    pub app_version: String,
+}
+
+/// `POST /v1/accounts`.
+#[derive(Debug, serde::Serialize, serde::Deserialize)]
+pub struct CreateAccountRequest {
+    pub email: String,
+    pub password: Password,
+}
+
+/// Answer of `POST /v1/accounts`.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CreateAccountResponse {
+    pub user_id: UserId,
+}
