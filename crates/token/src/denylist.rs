@@ -126,10 +126,10 @@ impl Denylist {
         if self.tokens.contains_key(&fold(claims.jti.as_uuid())) {
             return Err(Revoked::Token);
         }
-        if let Some(&(not_before, _)) = self.accounts.get(&fold(claims.sub.as_uuid())) {
-            if issued_at_ms(claims) < not_before {
-                return Err(Revoked::Account);
-            }
+        if let Some(&(not_before, _)) = self.accounts.get(&fold(claims.sub.as_uuid()))
+            && issued_at_ms(claims) < not_before
+        {
+            return Err(Revoked::Account);
         }
         Ok(())
     }

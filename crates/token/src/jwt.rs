@@ -115,11 +115,11 @@ fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenErr
 /// time in milliseconds, so that is used when present.
 pub fn issued_at_ms(claims: &Claims) -> i64 {
     let jti = claims.jti.as_uuid();
-    if jti.get_version_num() == 7 {
-        if let Some(ts) = jti.get_timestamp() {
-            let (secs, nanos) = ts.to_unix();
-            return secs as i64 * 1000 + i64::from(nanos / 1_000_000);
-        }
+    if jti.get_version_num() == 7
+        && let Some(ts) = jti.get_timestamp()
+    {
+        let (secs, nanos) = ts.to_unix();
+        return secs as i64 * 1000 + i64::from(nanos / 1_000_000);
     }
     claims.iat.saturating_mul(1000)
 }
