@@ -1,1 +1,215 @@
-fn main() {}
+//! `session-server`: the binary. Serves by default; `keys` and `admin` subcommands
+//! work on the same database.
+
+use std::io::{IsTerminal as _, Read as _};
+
+use anyhow::{Context as _, bail};
+use clap::{Parser, Subcommand};
+use proto::Password;
+use proto::sessions::RevocationReason;
+use session_server::app::normalize_email;
+use session_server::config::{ServeArgs, default_database_url};
+use session_server::password::Hasher;
+use session_server::store::{Actor, Store, Which};
+use session_server::time::Millis;
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "session-server",
+    version,
+    about = "Session Manager's session server: signs devices in, rotates refresh tokens, revokes at once."
+)]
+struct Cli {
+    /// Database: sqlite://<file>?mode=rwc or postgres://user:pass@host/db.
+    /// Defaults to a SQLite file in your data directory.
+    #[arg(long, env = "SESSION_SERVER_DATABASE_URL", global = true)]
+    database_url: Option<String>,
+
+    /// Log format: `pretty` for people, `json` for collectors. Levels via RUST_LOG.
+    #[arg(
+        long,
+        env = "SESSION_SERVER_LOG_FORMAT",
+        default_value = "pretty",
+        global = true
+    )]
+    log_format: LogFormat,
+
+    #[command(flatten)]
+    serve: ServeArgs,
+
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug)]
+enum LogFormat {
+    Pretty,
+    Json,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Signing keys.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+    /// Administration of accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+enum KeysCommand {
+    /// Add a new current signing key. The old key keeps verifying (and stays in the
+    /// JWKS) until every token it signed has expired. Running servers pick it up
+    /// within 30 seconds.
+    Rotate,
+    /// List the signing keys.
+    List,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// End every session of a compromised account, as "sign out everywhere".
+    RevokeUser {
+        email: String,
+        /// The longest access-token lifetime of the servers (for how long the
+        /// revocation must be remembered).
+        #[arg(long, default_value = "300s", value_parser = session_server::time::parse_duration)]
+        access_ttl: std::time::Duration,
+    },
+    /// Create an account (for servers without open sign-up). The password is read
+    /// from a no-echo prompt, or from standard input with --password-stdin.
+    CreateUser {
+        email: String,
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn init_logs(format: LogFormat) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Pretty => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    init_logs(cli.log_format);
+    let database_url = match cli.database_url {
+        Some(url) => url,
+        None => default_database_url()?,
+    };
+    match cli.command {
+        None => session_server::serve::run(cli.serve, database_url).await,
+        Some(Command::Keys { command }) => keys(command, &database_url).await,
+        Some(Command::Admin { command }) => admin(command, &database_url).await,
+    }
+}
+
+async fn open(database_url: &str) -> anyhow::Result<Store> {
+    Store::connect(database_url).await.with_context(|| {
+        format!(
+            "opening the database ({})",
+            session_server::serve::redact_url(database_url)
+        )
+    })
+}
+
+async fn keys(command: KeysCommand, database_url: &str) -> anyhow::Result<()> {
+    let store = open(database_url).await?;
+    match command {
+        KeysCommand::Rotate => {
+            let key = session_server::keys::rotate(&store).await?;
+            println!(
+                "New signing key {} is now current. Running servers switch within 30 s;",
+                key.kid()
+            );
+            println!("the previous key stays published until the tokens it signed have expired.");
+        }
+        KeysCommand::List => {
+            for k in store.signing_keys().await? {
+                let state = match k.retired_at {
+                    None => "current".to_owned(),
+                    Some(at) => format!("retired {}", at.to_datetime().to_rfc3339()),
+                };
+                println!(
+                    "{}  created {}  {}",
+                    k.kid,
+                    k.created_at.to_datetime().to_rfc3339(),
+                    state
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+async fn admin(command: AdminCommand, database_url: &str) -> anyhow::Result<()> {
+    let store = open(database_url).await?;
+    match command {
+        AdminCommand::RevokeUser { email, access_ttl } => {
+            let email = normalize_email(&email).context("that is not a valid email address")?;
+            let Some(account) = store.account_by_email(&email).await? else {
+                bail!("no account with the email {email}");
+            };
+            let now = Millis::now();
+            let retain = access_ttl + std::time::Duration::from_secs(65);
+            let revoked = store
+                .revoke_sessions(
+                    account.id,
+                    Which::AllBut(None),
+                    RevocationReason::Admin,
+                    Actor::SERVER,
+                    Some(now),
+                    now,
+                    retain,
+                )
+                .await?;
+            println!(
+                "Signed {email} out everywhere: {} session(s) ended; every token issued before {} is refused.",
+                revoked.len(),
+                now.to_datetime().to_rfc3339()
+            );
+        }
+        AdminCommand::CreateUser {
+            email,
+            password_stdin,
+        } => {
+            let password = read_password(password_stdin)?;
+            let id = session_server::app::create_account(&store, &Hasher::new(), &email, &password)
+                .await
+                .map_err(|e| anyhow::anyhow!("{e}"))?;
+            println!("Created account {email} ({id}).");
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<Password> {
+    let pw = if from_stdin || !std::io::stdin().is_terminal() {
+        let mut s = String::new();
+        std::io::stdin().read_to_string(&mut s)?;
+        s.trim_end_matches(['\r', '\n']).to_owned()
+    } else {
+        let first = rpassword::prompt_password("Password for the new account: ")?;
+        let again = rpassword::prompt_password("Once more: ")?;
+        if first != again {
+            bail!("the two passwords differ");
+        }
+        first
+    };
+    Ok(Password::new(pw))
+}

@@ -1,0 +1,146 @@
+//! Every error answer: `{"error", "error_description"}` with the right status and headers.
+
+use std::borrow::Cow;
+use std::time::Duration;
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use proto::error::{ErrorBody, codes};
+
+use crate::app::AppError;
+
+#[derive(Debug)]
+pub struct ApiError {
+    pub status: StatusCode,
+    pub code: &'static str,
+    pub description: Cow<'static, str>,
+    pub retry_after: Option<Duration>,
+    pub www_authenticate: Option<&'static str>,
+}
+
+impl ApiError {
+    pub fn new(
+        status: StatusCode,
+        code: &'static str,
+        description: impl Into<Cow<'static, str>>,
+    ) -> Self {
+        Self {
+            status,
+            code,
+            description: description.into(),
+            retry_after: None,
+            www_authenticate: None,
+        }
+    }
+
+    pub fn bad_request(code: &'static str, description: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, code, description)
+    }
+
+    pub fn not_found() -> Self {
+        Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such resource.")
+    }
+
+    pub fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
+        let mut e = Self::new(StatusCode::UNAUTHORIZED, codes::INVALID_TOKEN, description);
+        e.www_authenticate = Some("Bearer error=\"invalid_token\"");
+        e
+    }
+
+    pub fn invalid_client() -> Self {
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            codes::INVALID_CLIENT,
+            "Resource-server credentials (HTTP Basic) are missing or wrong.",
+        );
+        e.www_authenticate = Some("Basic realm=\"session-manager\"");
+        e
+    }
+
+    pub fn internal() -> Self {
+        Self::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            codes::SERVER_ERROR,
+            "The server failed to handle the request. It has been logged; try again.",
+        )
+    }
+}
+
+impl From<AppError> for ApiError {
+    fn from(e: AppError) -> Self {
+        match e {
+            AppError::InvalidCredentials => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                codes::INVALID_CREDENTIALS,
+                "The email or the password is wrong.",
+            ),
+            AppError::TooManyAttempts(wait) => {
+                let mut err = ApiError::new(
+                    StatusCode::TOO_MANY_REQUESTS,
+                    codes::TOO_MANY_ATTEMPTS,
+                    format!(
+                        "Too many failed sign-in attempts. Try again in {} seconds.",
+                        wait.as_secs().max(1)
+                    ),
+                );
+                err.retry_after = Some(wait);
+                err
+            }
+            AppError::EmailTaken => ApiError::new(
+                StatusCode::CONFLICT,
+                codes::EMAIL_TAKEN,
+                "That email address is already registered.",
+            ),
+            AppError::SignupDisabled => ApiError::new(
+                StatusCode::FORBIDDEN,
+                codes::SIGNUP_DISABLED,
+                "Sign-up is closed on this server; ask its administrator for an account.",
+            ),
+            AppError::WeakPassword(why) => {
+                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, codes::WEAK_PASSWORD, why)
+            }
+            AppError::Invalid(why) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                codes::VALIDATION_FAILED,
+                why,
+            ),
+            AppError::InvalidToken(why) => ApiError::invalid_token(why),
+            AppError::InvalidGrant(why) => ApiError::bad_request(codes::INVALID_GRANT, why),
+            AppError::NotFound => ApiError::new(
+                StatusCode::NOT_FOUND,
+                codes::NOT_FOUND,
+                "No such session on this account.",
+            ),
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "request failed");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.code.to_owned(),
+            error_description: self.description.into_owned(),
+        };
+        let mut res = (self.status, Json(body)).into_response();
+        let headers = res.headers_mut();
+        headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+        if let Some(wait) = self.retry_after {
+            headers.insert(
+                header::RETRY_AFTER,
+                HeaderValue::from(wait.as_secs().max(1)),
+            );
+        }
+        if let Some(challenge) = self.www_authenticate {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static(challenge),
+            );
+        }
+        res
+    }
+}

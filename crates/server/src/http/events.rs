@@ -1,0 +1,121 @@
+//! `GET /v1/events`: the device's live event stream (Server-Sent Events).
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{self, Stream};
+use proto::SessionId;
+use proto::events::Event;
+use tokio::sync::broadcast;
+
+use super::error::ApiError;
+use super::extract::Bearer;
+use crate::app::App;
+use crate::feed::StreamEvent;
+
+/// Comment lines at least this often keep proxies from closing an idle stream.
+const KEEP_ALIVE: Duration = Duration::from_secs(15);
+
+pub async fn stream(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    headers: HeaderMap,
+) -> Result<Response, ApiError> {
+    // Subscribe before anything else, so nothing published from here on is missed.
+    let rx = app.hub.subscribe(caller.sub);
+    let resume_after = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<i64>().ok());
+    let backlog = match resume_after {
+        Some(after) => app
+            .store
+            .account_feed_after(caller.sub, after)
+            .await
+            .map_err(|e| ApiError::from(crate::app::AppError::from(e)))?
+            .into_iter()
+            .filter_map(|e| e.event.map(|event| StreamEvent { id: e.id, event }))
+            .collect(),
+        None => Vec::new(),
+    };
+    let state = StreamState {
+        sid: caller.sid,
+        hello: true,
+        backlog: backlog.into_iter(),
+        last_id: resume_after.unwrap_or(0),
+        rx,
+        done: false,
+        app: app.clone(),
+    };
+    let sse = Sse::new(events(state))
+        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
+    Ok(sse.into_response())
+}
+
+struct StreamState {
+    sid: SessionId,
+    hello: bool,
+    backlog: std::vec::IntoIter<StreamEvent>,
+    /// Highest id sent, so a backlog entry also arriving live is sent once.
+    last_id: i64,
+    rx: broadcast::Receiver<Arc<StreamEvent>>,
+    done: bool,
+    app: Arc<App>,
+}
+
+fn events(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    stream::unfold(state, |mut st| async move {
+        if st.done {
+            return None;
+        }
+        if st.hello {
+            st.hello = false;
+            // Tells the client at once that the stream is open and whose it is.
+            return Some((
+                Ok(SseEvent::default().comment(format!("connected session={}", st.sid))),
+                st,
+            ));
+        }
+        if let Some(e) = st.backlog.next() {
+            st.last_id = e.id;
+            let item = to_sse(&mut st, &e);
+            return Some((Ok(item), st));
+        }
+        loop {
+            let next = tokio::select! {
+                _ = st.app.shutdown.cancelled() => return None,
+                r = st.rx.recv() => r,
+            };
+            match next {
+                Ok(e) if e.id <= st.last_id => continue,
+                Ok(e) => {
+                    st.last_id = e.id;
+                    let item = to_sse(&mut st, &e);
+                    return Some((Ok(item), st));
+                }
+                // Too slow to keep up: end the stream; the client resumes with
+                // Last-Event-ID and catches up from the feed.
+                Err(broadcast::error::RecvError::Lagged(_)) => return None,
+                Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
+
+fn to_sse(st: &mut StreamState, e: &StreamEvent) -> SseEvent {
+    if let Event::SessionRevoked(r) = &e.event
+        && r.session_id == st.sid
+    {
+        // This device has been signed out: tell it, then close its stream.
+        st.done = true;
+    }
+    SseEvent::default()
+        .event(e.event.name())
+        .id(e.id.to_string())
+        .data(e.event.data().to_string())
+}

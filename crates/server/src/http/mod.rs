@@ -1,0 +1,260 @@
+//! The HTTP face of the server: routes, and the translation between HTTP and [`App`].
+
+mod error;
+mod events;
+mod extract;
+mod openapi;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderValue, Request, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, patch, post};
+use axum::{Json, Router};
+use proto::discovery::ServerMetadata;
+use proto::error::codes;
+use proto::sessions::{RenameRequest, RevokeRequest, RevokeResponse};
+use proto::tokens::SignInRequest;
+use proto::{CreateAccountRequest, CreateAccountResponse, SessionId};
+use serde::Deserialize;
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::trace::TraceLayer;
+
+pub use error::ApiError;
+use extract::{Bearer, ClientIp, FormBody, JsonBody, MAX_BODY_BYTES, ResourceServerAuth};
+
+use crate::app::App;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route("/.well-known/jwks.json", get(jwks))
+        .route("/openapi.json", get(openapi::document))
+        .route("/healthz", get(health))
+        .route("/v1/accounts", post(create_account))
+        .route("/v1/sessions", post(sign_in).get(list_sessions))
+        .route("/v1/sessions/revoke", post(revoke_scope))
+        .route("/v1/sessions/{id}", patch(rename_session).delete(delete_session))
+        .route("/v1/events", get(events::stream))
+        .route("/v1/activity", get(activity))
+        .route("/oauth/token", post(token))
+        .route("/oauth/revoke", post(revoke))
+        .route("/oauth/introspect", post(introspect))
+        .fallback(not_found)
+        .method_not_allowed_fallback(method_not_allowed)
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
+        .layer(
+            // Method, path and status only: no headers, no query strings, no bodies,
+            // so no token can reach a log line through here.
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_request(())
+                .on_response(|res: &Response, latency: Duration, _: &tracing::Span| {
+                    tracing::debug!(status = res.status().as_u16(), latency_ms = latency.as_secs_f64() * 1e3, "answered");
+                }),
+        )
+        .with_state(app)
+}
+
+async fn not_found() -> ApiError {
+    ApiError::not_found()
+}
+
+async fn method_not_allowed() -> ApiError {
+    ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        codes::METHOD_NOT_ALLOWED,
+        "That method is not allowed on this resource.",
+    )
+}
+
+/// JSON that must not be cached (tokens, personal data).
+fn no_store<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
+    let mut res = (status, Json(body)).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    res
+}
+
+async fn metadata(State(app): State<Arc<App>>) -> Json<ServerMetadata> {
+    let base = app.settings.issuer.trim_end_matches('/');
+    Json(ServerMetadata {
+        issuer: app.settings.issuer.clone(),
+        token_endpoint: format!("{base}/oauth/token"),
+        revocation_endpoint: format!("{base}/oauth/revoke"),
+        introspection_endpoint: format!("{base}/oauth/introspect"),
+        jwks_uri: format!("{base}/.well-known/jwks.json"),
+        grant_types_supported: vec!["refresh_token".into()],
+        response_types_supported: vec![],
+        token_endpoint_auth_methods_supported: vec!["none".into()],
+        revocation_endpoint_auth_methods_supported: vec!["none".into()],
+        introspection_endpoint_auth_methods_supported: vec!["client_secret_basic".into()],
+        token_endpoint_auth_signing_alg_values_supported: vec![],
+        openapi_uri: Some(format!("{base}/openapi.json")),
+        access_token_audience: Some(app.settings.audience.clone()),
+    })
+}
+
+async fn jwks(State(app): State<Arc<App>>) -> Response {
+    let mut res = Json(app.keys.current().jwks.clone()).into_response();
+    // Short caching: validators refetch on an unknown kid anyway.
+    res.headers_mut().insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static("public, max-age=60"),
+    );
+    res
+}
+
+async fn health(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
+    app.store.ping().await.map_err(|e| {
+        tracing::error!(error = %e, "health check: database unreachable");
+        ApiError::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            codes::TEMPORARILY_UNAVAILABLE,
+            "The database is unreachable.",
+        )
+    })?;
+    Ok(Json(serde_json::json!({"status": "ok"})))
+}
+
+async fn create_account(
+    State(app): State<Arc<App>>,
+    JsonBody(req): JsonBody<CreateAccountRequest>,
+) -> Result<Response, ApiError> {
+    let user_id = app.create_account(&req.email, &req.password).await?;
+    Ok(no_store(
+        StatusCode::CREATED,
+        CreateAccountResponse { user_id },
+    ))
+}
+
+async fn sign_in(
+    State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<SignInRequest>,
+) -> Result<Response, ApiError> {
+    let tokens = app.sign_in(req, ip).await?;
+    Ok(no_store(StatusCode::CREATED, tokens))
+}
+
+async fn list_sessions(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+) -> Result<Response, ApiError> {
+    Ok(no_store(StatusCode::OK, app.list_sessions(&caller).await?))
+}
+
+/// A session id from the path. Anything that is not a UUID cannot be one of the
+/// caller's sessions, so it gets the same 404 as an unknown id.
+fn session_id(raw: &str) -> Result<SessionId, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::from(crate::app::AppError::NotFound))
+}
+
+async fn rename_session(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<RenameRequest>,
+) -> Result<Response, ApiError> {
+    let id = session_id(&id)?;
+    let info = app
+        .rename_session(&caller, id, &req.device.name, ip)
+        .await?;
+    Ok(no_store(StatusCode::OK, info))
+}
+
+async fn delete_session(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let id = session_id(&id)?;
+    app.delete_session(&caller, id, ip).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn revoke_scope(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<RevokeRequest>,
+) -> Result<Response, ApiError> {
+    let revoked = app.revoke_scope(&caller, req.scope, ip).await?;
+    Ok(no_store(StatusCode::OK, RevokeResponse { revoked }))
+}
+
+async fn activity(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+) -> Result<Response, ApiError> {
+    Ok(no_store(StatusCode::OK, app.activity(&caller).await?))
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: String,
+    refresh_token: Option<String>,
+}
+
+async fn token(
+    State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
+    FormBody(form): FormBody<TokenForm>,
+) -> Result<Response, ApiError> {
+    if form.grant_type != proto::tokens::GRANT_REFRESH_TOKEN {
+        return Err(ApiError::bad_request(
+            codes::UNSUPPORTED_GRANT_TYPE,
+            "Only grant_type=refresh_token is supported; sign in with POST /v1/sessions.",
+        ));
+    }
+    let presented = form
+        .refresh_token
+        .filter(|t| !t.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                "The refresh_token parameter is missing.",
+            )
+        })?;
+    let tokens = app.refresh(&presented, ip).await?;
+    Ok(no_store(StatusCode::OK, tokens))
+}
+
+#[derive(Deserialize)]
+struct TokenParam {
+    token: Option<String>,
+    #[allow(dead_code)] // accepted per RFC 7009 §2.1; the token's form tells its type
+    token_type_hint: Option<String>,
+}
+
+fn token_param(form: TokenParam) -> Result<String, ApiError> {
+    form.token.filter(|t| !t.is_empty()).ok_or_else(|| {
+        ApiError::bad_request(codes::INVALID_REQUEST, "The token parameter is missing.")
+    })
+}
+
+async fn revoke(
+    State(app): State<Arc<App>>,
+    FormBody(form): FormBody<TokenParam>,
+) -> Result<Response, ApiError> {
+    let token = token_param(form)?;
+    app.revoke_token(&token).await?;
+    Ok(no_store(StatusCode::OK, serde_json::json!({})))
+}
+
+async fn introspect(
+    State(app): State<Arc<App>>,
+    _rs: ResourceServerAuth,
+    FormBody(form): FormBody<TokenParam>,
+) -> Result<Response, ApiError> {
+    let token = token_param(form)?;
+    Ok(no_store(StatusCode::OK, app.introspect(&token).await?))
+}

@@ -1,0 +1,22 @@
+//! The session server: signs devices in, rotates refresh tokens, revokes at once.
+//!
+//! Code map (see ARCHITECTURE.md for the invariants):
+//! - [`config`]: flags and environment;
+//! - [`app`]: what the server does, free of HTTP;
+//! - [`http`]: routes, extractors, the error shape, SSE, OpenAPI;
+//! - [`store`]: the only module that speaks SQL (SQLite or PostgreSQL);
+//! - [`feed`]: follows the feed of revocations and events into the denylist and streams;
+//! - [`keys`], [`secrets`], [`password`]: signing keys, refresh tokens, argon2id;
+//! - [`ratelimit`]: sign-in failure limits.
+
+pub mod app;
+pub mod config;
+pub mod feed;
+pub mod http;
+pub mod keys;
+pub mod password;
+pub mod ratelimit;
+pub mod secrets;
+pub mod serve;
+pub mod store;
+pub mod time;
