@@ -1,0 +1,176 @@
+//! Errors of the client. Every variant has a stable `code()` (the app's `AppError.code`)
+//! and a `hint()` that tells a person what to do about it.
+
+use std::time::Duration;
+
+/// What went wrong with the OS keychain. Never carries a secret.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum KeychainError {
+    /// The keychain exists but is locked (or answered that it needs a prompt).
+    #[error("the {backend} is locked ({detail})")]
+    Locked { backend: String, detail: String },
+    /// The keychain did not answer in time: almost always a locked keychain waiting
+    /// on an unlock prompt nobody can see.
+    #[error("the {backend} did not answer within {} s", after.as_secs())]
+    TimedOut { backend: String, after: Duration },
+    /// There is no keychain service to talk to at all.
+    #[error("no {backend} is available ({detail})")]
+    Unavailable { backend: String, detail: String },
+    /// Any other failure of the keychain.
+    #[error("the {backend} failed: {detail}")]
+    Failed { backend: String, detail: String },
+}
+
+impl KeychainError {
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Locked { .. } | Self::TimedOut { .. } => "keychain_locked",
+            Self::Unavailable { .. } | Self::Failed { .. } => "keychain_unavailable",
+        }
+    }
+
+    /// What the user can do about it. No plain-text fallback is ever offered.
+    pub fn hint(&self) -> &'static str {
+        match self {
+            Self::Locked { .. } | Self::TimedOut { .. } => LOCKED_HINT,
+            Self::Unavailable { .. } => UNAVAILABLE_HINT,
+            Self::Failed { .. } => "Check that your keychain works (try its own app), then try again.",
+        }
+    }
+}
+
+#[cfg(target_os = "macos")]
+const LOCKED_HINT: &str = "Unlock the login keychain (Keychain Access, or `security unlock-keychain`), then try again.";
+#[cfg(target_os = "windows")]
+const LOCKED_HINT: &str = "Sign in to Windows interactively so Credential Manager is available, then try again.";
+#[cfg(not(any(target_os = "macos", target_os = "windows")))]
+const LOCKED_HINT: &str = "Unlock your keyring (log in to your desktop session, or run `gnome-keyring-daemon --unlock` / open KeePassXC), then try again.";
+
+#[cfg(target_os = "macos")]
+const UNAVAILABLE_HINT: &str = "The macOS Keychain could not be reached; run this as the logged-in user, then try again. Tokens are never stored in a file instead.";
+#[cfg(target_os = "windows")]
+const UNAVAILABLE_HINT: &str = "Windows Credential Manager could not be reached; run this as the logged-in user, then try again. Tokens are never stored in a file instead.";
+#[cfg(not(any(target_os = "macos", target_os = "windows")))]
+const UNAVAILABLE_HINT: &str = "Start a Secret Service provider in your D-Bus session (gnome-keyring, KeePassXC or KWallet); on a headless machine run the command under `dbus-run-session` with `gnome-keyring-daemon --unlock`. Tokens are never stored in a file instead.";
+
+/// Every failure the client reports.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ClientError {
+    #[error("wrong email or password")]
+    InvalidCredentials,
+    #[error("too many attempts")]
+    RateLimited { retry_after: Option<Duration> },
+    #[error("cannot reach the server at {server} ({reason})")]
+    Unreachable { server: String, reason: String },
+    /// The server ended this device's session; the local credential is already gone.
+    #[error("this device has been signed out")]
+    SessionRevoked,
+    #[error("not signed in")]
+    NotSignedIn,
+    /// Unknown, or not yours: the server answers both the same way.
+    #[error("no such device")]
+    NotFound,
+    #[error("{message}")]
+    Validation { code: String, message: String },
+    #[error("keychain: {0}")]
+    Keychain(#[from] KeychainError),
+    #[error("the server answered {status} ({code}): {message}")]
+    Server {
+        status: u16,
+        code: String,
+        message: String,
+    },
+    /// The small non-secret config file could not be read or written.
+    #[error("config file {path}: {message}")]
+    Config { path: String, message: String },
+}
+
+impl ClientError {
+    /// The stable code the app and `--json` outputs use.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::RateLimited { .. } => "rate_limited",
+            Self::Unreachable { .. } => "server_unreachable",
+            Self::SessionRevoked => "session_revoked",
+            Self::NotSignedIn => "not_signed_in",
+            Self::NotFound => "not_found",
+            Self::Validation { .. } => "validation_failed",
+            Self::Keychain(e) => e.code(),
+            Self::Server { .. } => "server_error",
+            Self::Config { .. } => "config_error",
+        }
+    }
+
+    /// Seconds to wait before trying again, for `rate_limited`.
+    pub fn retry_after_secs(&self) -> Option<u64> {
+        match self {
+            Self::RateLimited { retry_after } => retry_after.map(|d| d.as_secs()),
+            _ => None,
+        }
+    }
+
+    /// What to do about it, in plain words.
+    pub fn hint(&self) -> String {
+        match self {
+            Self::InvalidCredentials => "Check the email and password and try again.".into(),
+            Self::RateLimited { retry_after } => match retry_after {
+                Some(d) => format!("Wait {} s, then try again.", d.as_secs().max(1)),
+                None => "Wait a minute, then try again.".into(),
+            },
+            Self::Unreachable { .. } => {
+                "Check your network and the server address (--server URL, SESSIONCTL_SERVER), then try again.".into()
+            }
+            Self::SessionRevoked | Self::NotSignedIn => "Sign in again (sessionctl login --email YOU).".into(),
+            Self::NotFound => "List your devices (sessionctl devices) and use an id or name from there.".into(),
+            Self::Validation { .. } => "Correct the input and try again.".into(),
+            Self::Keychain(e) => e.hint().into(),
+            Self::Server { .. } => "Try again later; if it persists, tell the server's operator.".into(),
+            Self::Config { .. } => "Fix or remove that file (it holds no secrets), then try again.".into(),
+        }
+    }
+
+    /// The serializable form the desktop app hands to its web view.
+    pub fn to_info(&self) -> ErrorInfo {
+        ErrorInfo {
+            code: self.code().to_string(),
+            message: format!("{self}. {}", self.hint()),
+            retry_after_secs: self.retry_after_secs(),
+        }
+    }
+}
+
+/// `AppError` of docs/app-ipc.md.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct ErrorInfo {
+    pub code: String,
+    pub message: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+pub type Result<T, E = ClientError> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_the_apps_codes() {
+        assert_eq!(ClientError::InvalidCredentials.code(), "invalid_credentials");
+        let locked = ClientError::Keychain(KeychainError::TimedOut {
+            backend: "Secret Service".into(),
+            after: Duration::from_secs(5),
+        });
+        assert_eq!(locked.code(), "keychain_locked");
+        assert!(locked.to_string().contains("did not answer within 5 s"));
+        let info = ClientError::RateLimited {
+            retry_after: Some(Duration::from_secs(30)),
+        }
+        .to_info();
+        assert_eq!(info.retry_after_secs, Some(30));
+        assert_eq!(info.code, "rate_limited");
+    }
+}

@@ -1,0 +1,270 @@
+//! The wire: one method per endpoint of the Session API that a device uses.
+//! No token logic here; see `session.rs`.
+
+use std::time::Duration;
+
+use proto::activity::ActivityList;
+use proto::error::{ErrorBody, codes};
+use proto::sessions::{DeviceRename, RenameRequest, RevokeRequest, RevokeResponse, RevokeScope, SessionInfo, SessionList};
+use proto::tokens::{GRANT_REFRESH_TOKEN, SignInRequest, TokenResponse};
+use proto::{AccessToken, CreateAccountRequest, CreateAccountResponse, Device, Password, RefreshToken, SessionId};
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+
+use crate::error::ClientError;
+
+/// How a call failed, before the session layer decides what it means.
+#[derive(Debug)]
+pub(crate) enum Failure {
+    /// 401 `invalid_token`: the access token is not (or no longer) accepted.
+    Unauthorized,
+    /// 400 `invalid_grant` from the token endpoint: the refresh token is dead.
+    InvalidGrant,
+    Client(ClientError),
+}
+
+impl From<ClientError> for Failure {
+    fn from(e: ClientError) -> Self {
+        Self::Client(e)
+    }
+}
+
+impl Failure {
+    pub(crate) fn into_client(self) -> ClientError {
+        match self {
+            Self::Client(e) => e,
+            Self::Unauthorized | Self::InvalidGrant => ClientError::SessionRevoked,
+        }
+    }
+}
+
+pub(crate) type ApiResult<T> = Result<T, Failure>;
+
+/// Per-request deadline for ordinary calls (the event stream has none).
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Normalizes a server URL: http(s) only, no query/fragment, no trailing slash.
+pub fn normalize_server_url(raw: &str) -> Result<String, ClientError> {
+    let bad = |why: &str| ClientError::Validation {
+        code: "invalid_server_url".into(),
+        message: format!("'{raw}' is not a usable server address: {why}"),
+    };
+    let url = url::Url::parse(raw.trim()).map_err(|e| bad(&e.to_string()))?;
+    if url.scheme() != "http" && url.scheme() != "https" {
+        return Err(bad("it must start with https:// (or http://)"));
+    }
+    if url.host_str().is_none() {
+        return Err(bad("it has no host"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() {
+        return Err(bad("it must not carry a query, fragment or user name"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_string())
+}
+
+/// A client of one server.
+#[derive(Clone, Debug)]
+pub(crate) struct Api {
+    http: reqwest::Client,
+    base: String,
+}
+
+impl Api {
+    pub(crate) fn new(http: reqwest::Client, server: &str) -> Self {
+        Self {
+            http,
+            base: server.trim_end_matches('/').to_string(),
+        }
+    }
+
+    fn req(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http
+            .request(method, format!("{}{}", self.base, path))
+            .timeout(REQUEST_TIMEOUT)
+    }
+
+    fn authed(&self, method: Method, path: &str, token: &AccessToken) -> RequestBuilder {
+        self.req(method, path).bearer_auth(token.expose())
+    }
+
+    async fn send(&self, rb: RequestBuilder) -> ApiResult<Response> {
+        let resp = rb.send().await.map_err(|e| self.transport(e))?;
+        if resp.status().is_success() {
+            Ok(resp)
+        } else {
+            Err(self.failure(resp).await)
+        }
+    }
+
+    async fn json<T: serde::de::DeserializeOwned>(&self, rb: RequestBuilder) -> ApiResult<T> {
+        let resp = self.send(rb).await?;
+        let status = resp.status();
+        resp.json::<T>().await.map_err(|e| {
+            if e.is_decode() {
+                Failure::Client(ClientError::Server {
+                    status: status.as_u16(),
+                    code: "bad_response".into(),
+                    message: "the server's answer was not what this client understands".into(),
+                })
+            } else {
+                self.transport(e)
+            }
+        })
+    }
+
+    pub(crate) fn transport(&self, e: reqwest::Error) -> Failure {
+        // The reqwest error may name the URL, never a token (tokens travel in headers
+        // and bodies only).
+        let reason = if e.is_timeout() {
+            "no answer in time".to_string()
+        } else if e.is_connect() {
+            "connection failed".to_string()
+        } else {
+            "network error".to_string()
+        };
+        tracing::debug!(server = %self.base, error = %e, "request failed");
+        Failure::Client(ClientError::Unreachable {
+            server: self.base.clone(),
+            reason,
+        })
+    }
+
+    /// Maps an error answer of the API to what it means for a device.
+    pub(crate) async fn failure(&self, resp: Response) -> Failure {
+        let status = resp.status();
+        let retry_after = resp
+            .headers()
+            .get(reqwest::header::RETRY_AFTER)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body: ErrorBody = resp.json().await.unwrap_or_else(|_| ErrorBody {
+            error: String::new(),
+            error_description: String::new(),
+        });
+        let code = body.error.as_str();
+        match (status, code) {
+            (_, codes::INVALID_CREDENTIALS) => ClientError::InvalidCredentials.into(),
+            (StatusCode::UNAUTHORIZED, _) => Failure::Unauthorized,
+            (_, codes::INVALID_GRANT) => Failure::InvalidGrant,
+            (StatusCode::TOO_MANY_REQUESTS, _) => ClientError::RateLimited { retry_after }.into(),
+            (StatusCode::NOT_FOUND, _) => ClientError::NotFound.into(),
+            (s, _) if s.is_client_error() => ClientError::Validation {
+                code: if code.is_empty() { "validation_failed".into() } else { code.into() },
+                message: if body.error_description.is_empty() {
+                    format!("the server refused the request ({s})")
+                } else {
+                    body.error_description
+                },
+            }
+            .into(),
+            (s, _) => ClientError::Server {
+                status: s.as_u16(),
+                code: if code.is_empty() { codes::SERVER_ERROR.into() } else { code.into() },
+                message: body.error_description,
+            }
+            .into(),
+        }
+    }
+
+    pub(crate) async fn create_account(&self, email: &str, password: &Password) -> ApiResult<CreateAccountResponse> {
+        let body = CreateAccountRequest {
+            email: email.into(),
+            password: password.clone(),
+        };
+        self.json(self.req(Method::POST, "/v1/accounts").json(&body)).await
+    }
+
+    pub(crate) async fn sign_in(&self, email: &str, password: &Password, device: &Device) -> ApiResult<TokenResponse> {
+        let body = SignInRequest {
+            email: email.into(),
+            password: password.clone(),
+            device: device.clone(),
+        };
+        self.json(self.req(Method::POST, "/v1/sessions").json(&body)).await
+    }
+
+    pub(crate) async fn refresh(&self, token: &RefreshToken) -> ApiResult<TokenResponse> {
+        let form = [("grant_type", GRANT_REFRESH_TOKEN), ("refresh_token", token.expose())];
+        self.json(self.req(Method::POST, "/oauth/token").form(&form)).await
+    }
+
+    /// RFC 7009: 200 also for unknown or already revoked tokens.
+    pub(crate) async fn revoke_token(&self, token: &RefreshToken, timeout: Duration) -> ApiResult<()> {
+        let form = [("token", token.expose()), ("token_type_hint", "refresh_token")];
+        self.send(self.req(Method::POST, "/oauth/revoke").timeout(timeout).form(&form))
+            .await
+            .map(drop)
+    }
+
+    pub(crate) async fn list_sessions(&self, at: &AccessToken) -> ApiResult<Vec<SessionInfo>> {
+        let list: SessionList = self.json(self.authed(Method::GET, "/v1/sessions", at)).await?;
+        Ok(list.sessions)
+    }
+
+    /// Renames a device. The answer's body is the renamed session when the server sends
+    /// one; otherwise `None`.
+    pub(crate) async fn rename_session(&self, at: &AccessToken, id: SessionId, name: &str) -> ApiResult<Option<SessionInfo>> {
+        let body = RenameRequest {
+            device: DeviceRename { name: name.into() },
+        };
+        let resp = self
+            .send(self.authed(Method::PATCH, &format!("/v1/sessions/{id}"), at).json(&body))
+            .await?;
+        let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
+        Ok(serde_json::from_slice::<SessionInfo>(&bytes).ok())
+    }
+
+    pub(crate) async fn delete_session(&self, at: &AccessToken, id: SessionId) -> ApiResult<()> {
+        self.send(self.authed(Method::DELETE, &format!("/v1/sessions/{id}"), at))
+            .await
+            .map(drop)
+    }
+
+    pub(crate) async fn revoke_scope(&self, at: &AccessToken, scope: RevokeScope) -> ApiResult<u64> {
+        let r: RevokeResponse = self
+            .json(self.authed(Method::POST, "/v1/sessions/revoke", at).json(&RevokeRequest { scope }))
+            .await?;
+        Ok(r.revoked)
+    }
+
+    pub(crate) async fn activity(&self, at: &AccessToken) -> ApiResult<ActivityList> {
+        self.json(self.authed(Method::GET, "/v1/activity", at)).await
+    }
+
+    /// Opens the event stream. No overall deadline: it lives as long as the connection.
+    pub(crate) async fn events(&self, at: &AccessToken) -> ApiResult<Response> {
+        let rb = self
+            .http
+            .get(format!("{}/v1/events", self.base))
+            .bearer_auth(at.expose())
+            .header(reqwest::header::ACCEPT, "text/event-stream");
+        self.send(rb).await
+    }
+}
+
+/// The HTTP client every server shares: rustls, no cookies, short connect deadline.
+pub(crate) fn http_client() -> Result<reqwest::Client, ClientError> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(5))
+        .user_agent(concat!("session-client/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .map_err(|e| ClientError::Server {
+            status: 0,
+            code: "client_setup".into(),
+            message: e.to_string(),
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_are_normalized_and_checked() {
+        assert_eq!(normalize_server_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
+        assert_eq!(normalize_server_url(" https://id.example.com/base/ ").unwrap(), "https://id.example.com/base");
+        for bad in ["ftp://x", "nonsense", "https://x/?q=1", "https://u@x", ""] {
+            assert_eq!(normalize_server_url(bad).unwrap_err().code(), "validation_failed", "{bad}");
+        }
+    }
+}

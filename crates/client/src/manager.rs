@@ -1,0 +1,455 @@
+//! The entry point: one `SessionManager` per process. It knows the config file, the
+//! keychain and every signed-in account, and it owns the retrying of logouts that the
+//! server has not yet confirmed.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use proto::{Device, Password, SessionId, UserId};
+use serde::Serialize;
+use tokio::sync::{Notify, broadcast};
+
+use crate::config::{AccountRecord, ConfigData, ConfigFile, PendingRevocation};
+use crate::error::{ClientError, KeychainError, Result};
+use crate::events::{Backoff, ClientEvent, SignedOutNotice};
+use crate::http::{Api, Failure, http_client, normalize_server_url};
+use crate::session::Session;
+use crate::store::{AccountKey, EntryName, Keychain};
+
+/// How a `SessionManager` is set up.
+#[derive(Clone, Debug, Default)]
+pub struct Options {
+    /// Where the non-secret config file lives; defaults to the user's config dir.
+    pub config_dir: Option<PathBuf>,
+    /// The keychain; defaults to the OS keychain of this platform.
+    pub keychain: Option<Keychain>,
+    /// Reported to the server as the device's `app_version`.
+    pub app_version: Option<String>,
+}
+
+/// The keychain as the user should see it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct KeychainStatus {
+    pub backend: String,
+    pub available: bool,
+    /// What is wrong and what to do, when it is not available.
+    pub message: Option<String>,
+    /// `keychain_locked` / `keychain_unavailable` when it is not available.
+    pub code: Option<String>,
+}
+
+/// Everything a status line or the app's `AppState` shows. Field names follow
+/// `AppState` of docs/app-ipc.md.
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub signed_in: bool,
+    pub server_url: Option<String>,
+    pub email: Option<String>,
+    pub session_id: Option<SessionId>,
+    pub device_name: Option<String>,
+    pub default_device_name: String,
+    pub keychain: KeychainStatus,
+    pub pending_revocations: usize,
+    pub pending: Vec<PendingRevocation>,
+    pub online: bool,
+    pub signed_out_notice: Option<SignedOutNotice>,
+    pub access_token_expires_at: Option<DateTime<Utc>>,
+}
+
+/// The result of one pass over the pending revocations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct PendingReport {
+    /// Revocations the server confirmed in this pass.
+    pub confirmed: usize,
+    /// Still waiting.
+    pub remaining: usize,
+}
+
+/// State shared by the manager and its sessions.
+pub(crate) struct Shared {
+    pub(crate) config: ConfigFile,
+    config_lock: tokio::sync::Mutex<()>,
+    pub(crate) keychain: Keychain,
+    pub(crate) http: reqwest::Client,
+    events: broadcast::Sender<ClientEvent>,
+    pub(crate) pending_wake: Notify,
+    pending_lock: tokio::sync::Mutex<()>,
+    notice: Mutex<Option<SignedOutNotice>>,
+    sessions: Mutex<HashMap<AccountKey, Session>>,
+    app_version: String,
+}
+
+impl Shared {
+    pub(crate) fn emit(&self, event: ClientEvent) {
+        // Nobody listening is fine.
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) fn set_notice(&self, notice: SignedOutNotice) {
+        *self.notice.lock().unwrap_or_else(|p| p.into_inner()) = Some(notice);
+    }
+
+    pub(crate) fn forget_session(&self, key: &AccountKey) {
+        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+    }
+
+    /// Read-modify-write of the config file, one at a time in this process.
+    pub(crate) async fn update_config<R>(&self, f: impl FnOnce(&mut ConfigData) -> R) -> Result<R> {
+        let _guard = self.config_lock.lock().await;
+        let mut data = self.config.load()?;
+        let r = f(&mut data);
+        self.config.save(&data)?;
+        Ok(r)
+    }
+
+    /// One pass over the pending revocations (only `only`'s, if given). Each one is
+    /// done when the server confirms (200, also for an already dead token) and the
+    /// keychain slot is gone.
+    pub(crate) async fn retry_pending(&self, only: Option<SessionId>, timeout: Duration) -> PendingReport {
+        let _one_pass_at_a_time = self.pending_lock.lock().await;
+        let pending = match self.config.load() {
+            Ok(c) => c.pending_revocations,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read pending revocations");
+                return PendingReport::default();
+            }
+        };
+        let mut confirmed = Vec::new();
+        let mut failed: Vec<(SessionId, String)> = Vec::new();
+        for p in pending.iter().filter(|p| only.is_none_or(|sid| sid == p.session_id)) {
+            let entry = EntryName::pending(&p.key(), p.session_id);
+            match self.revoke_one(p, &entry, timeout).await {
+                Ok(()) => confirmed.push(p.session_id),
+                Err(e) => {
+                    tracing::info!(session = %p.session_id, error = %e, "revocation still pending");
+                    failed.push((p.session_id, e.to_string()));
+                }
+            }
+        }
+        let updated = self
+            .update_config(|c| {
+                c.pending_revocations.retain(|p| !confirmed.contains(&p.session_id));
+                for p in c.pending_revocations.iter_mut() {
+                    if let Some((_, why)) = failed.iter().find(|(sid, _)| *sid == p.session_id) {
+                        p.attempts = p.attempts.saturating_add(1);
+                        p.last_error = Some(why.clone());
+                    }
+                }
+                c.pending_revocations.len()
+            })
+            .await;
+        let remaining = match updated {
+            Ok(n) => n,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot record pending revocations");
+                pending.len().saturating_sub(confirmed.len())
+            }
+        };
+        if !confirmed.is_empty() {
+            self.emit(ClientEvent::PendingRevocations { count: remaining });
+        }
+        PendingReport {
+            confirmed: confirmed.len(),
+            remaining,
+        }
+    }
+
+    async fn revoke_one(&self, p: &PendingRevocation, entry: &EntryName, timeout: Duration) -> Result<()> {
+        let Some(token) = self.keychain.read(entry).await? else {
+            // Nothing left to revoke (removed by hand, or a previous pass got this far).
+            return Ok(());
+        };
+        let api = Api::new(self.http.clone(), &p.server);
+        match api.revoke_token(&token, timeout).await {
+            // 200, or the server says the token is already dead: either way it is over.
+            Ok(()) | Err(Failure::InvalidGrant) => {}
+            Err(f) => return Err(f.into_client()),
+        }
+        tracing::info!(session = %p.session_id, "server confirmed the revocation");
+        self.keychain.delete(entry).await?;
+        Ok(())
+    }
+}
+
+/// The client: sign in, pick up existing sign-ins, status, pending logouts, events.
+#[derive(Clone)]
+pub struct SessionManager {
+    shared: Arc<Shared>,
+    worker: Arc<Mutex<Option<tokio::task::JoinHandle<()>>>>,
+}
+
+impl std::fmt::Debug for SessionManager {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SessionManager")
+            .field("config", &self.shared.config.path())
+            .field("keychain", &self.shared.keychain)
+            .finish_non_exhaustive()
+    }
+}
+
+impl SessionManager {
+    pub fn new(options: Options) -> Result<Self> {
+        let dir = match options.config_dir {
+            Some(d) => d,
+            None => ConfigFile::default_dir().ok_or_else(|| ClientError::Config {
+                path: "(none)".into(),
+                message: "this system has no user config directory (is HOME set?)".into(),
+            })?,
+        };
+        let (events, _) = broadcast::channel(256);
+        Ok(Self {
+            shared: Arc::new(Shared {
+                config: ConfigFile::in_dir(dir),
+                config_lock: tokio::sync::Mutex::new(()),
+                keychain: options.keychain.unwrap_or_else(Keychain::native),
+                http: http_client()?,
+                events,
+                pending_wake: Notify::new(),
+                pending_lock: tokio::sync::Mutex::new(()),
+                notice: Mutex::new(None),
+                sessions: Mutex::new(HashMap::new()),
+                app_version: options
+                    .app_version
+                    .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+            }),
+            worker: Arc::new(Mutex::new(None)),
+        })
+    }
+
+    /// Where the non-secret config file is.
+    pub fn config_path(&self) -> PathBuf {
+        self.shared.config.path().to_path_buf()
+    }
+
+    pub fn keychain_backend(&self) -> String {
+        self.shared.keychain.backend()
+    }
+
+    /// Every client event: sign-outs from elsewhere, passed-on server events, the
+    /// stream's online state, pending-revocation counts.
+    pub fn subscribe(&self) -> broadcast::Receiver<ClientEvent> {
+        self.shared.events.subscribe()
+    }
+
+    /// The device name to suggest: this computer's name.
+    pub fn default_device_name() -> String {
+        whoami::fallible::devicename()
+            .ok()
+            .or_else(|| whoami::fallible::hostname().ok())
+            .map(|s| s.trim().to_string())
+            .filter(|s| !s.is_empty())
+            .unwrap_or_else(|| "this device".into())
+    }
+
+    fn device(&self, name: Option<&str>) -> Device {
+        Device {
+            name: name
+                .map(|n| n.trim().to_string())
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(Self::default_device_name),
+            platform: std::env::consts::OS.to_string(),
+            os_version: whoami::distro(),
+            app_version: self.shared.app_version.clone(),
+        }
+    }
+
+    /// Creates an account (servers with open sign-up).
+    pub async fn create_account(&self, server: &str, email: &str, password: &Password) -> Result<UserId> {
+        let server = normalize_server_url(server)?;
+        let api = Api::new(self.shared.http.clone(), &server);
+        let r = api.create_account(email, password).await.map_err(Failure::into_client)?;
+        Ok(r.user_id)
+    }
+
+    /// Signs this device in. The refresh token goes to the keychain before the session
+    /// is handed out; if the keychain refuses it, the new session is revoked again and
+    /// the keychain error returned: no token is ever kept anywhere else.
+    pub async fn sign_in(&self, server: &str, email: &str, password: &Password, device_name: Option<&str>) -> Result<Session> {
+        let server = normalize_server_url(server)?;
+        let email = email.trim().to_string();
+        let key = AccountKey::new(&server, &email);
+        let api = Api::new(self.shared.http.clone(), &server);
+        let device = self.device(device_name);
+        let resp = api.sign_in(&email, password, &device).await.map_err(|f| match f {
+            Failure::Unauthorized => ClientError::InvalidCredentials,
+            other => other.into_client(),
+        })?;
+        // Signing in again on the same account: the previous session of this device
+        // ends properly rather than being orphaned on the server.
+        if let Ok(previous) = self.session_for(&key).await {
+            let _ = previous.logout().await;
+        }
+        let entry = EntryName::active(&key);
+        if let Err(e) = self.shared.keychain.write(&entry, &resp.refresh_token).await {
+            let _ = api.revoke_token(&resp.refresh_token, Duration::from_secs(3)).await;
+            return Err(e.into());
+        }
+        let record = AccountRecord {
+            server: server.clone(),
+            email: email.clone(),
+            session_id: resp.session_id,
+            device_name: device.name.clone(),
+            signed_in_at: Utc::now(),
+        };
+        self.shared.update_config(|c| c.upsert_account(record)).await?;
+        *self.shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        let session = Session::new(self.shared.clone(), key.clone(), resp.session_id, device.name);
+        session.install(&resp).await;
+        self.shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(key, session.clone());
+        tracing::info!(server = %server, session = %resp.session_id, "signed in");
+        Ok(session)
+    }
+
+    /// The signed-in accounts, as the config file lists them.
+    pub fn accounts(&self) -> Result<Vec<AccountRecord>> {
+        Ok(self.shared.config.load()?.accounts)
+    }
+
+    /// The server commands use when none is given: the current account's, else the
+    /// last one used.
+    pub fn default_server(&self) -> Result<Option<String>> {
+        let c = self.shared.config.load()?;
+        Ok(c.current.map(|k| k.server).or(c.last_server))
+    }
+
+    /// The session to use on `server` (or the current one): `NotSignedIn` if none.
+    pub async fn session(&self, server: Option<&str>) -> Result<Session> {
+        let server = server.map(normalize_server_url).transpose()?;
+        let c = self.shared.config.load()?;
+        let record = c.pick(server.as_deref()).ok_or(ClientError::NotSignedIn)?;
+        self.session_for(&record.key()).await
+    }
+
+    /// The session of one account.
+    pub async fn session_for(&self, key: &AccountKey) -> Result<Session> {
+        if let Some(s) = self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+            return Ok(s.clone());
+        }
+        let c = self.shared.config.load()?;
+        let record = c.account(key).ok_or(ClientError::NotSignedIn)?;
+        let session = Session::new(self.shared.clone(), key.clone(), record.session_id, record.device_name.clone());
+        let mut map = self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        Ok(map.entry(key.clone()).or_insert(session).clone())
+    }
+
+    /// Logouts the server has not confirmed yet.
+    pub fn pending_revocations(&self) -> Result<Vec<PendingRevocation>> {
+        Ok(self.shared.config.load()?.pending_revocations)
+    }
+
+    /// One pass: asks the server to revoke every pending logout, `timeout` per call.
+    pub async fn retry_pending_revocations(&self, timeout: Duration) -> PendingReport {
+        self.shared.retry_pending(None, timeout).await
+    }
+
+    /// For long-running programs: retries pending revocations in the background, with
+    /// backoff, and at once whenever an event stream (re)connects. Idempotent.
+    pub fn start_background(&self) {
+        let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
+        if worker.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        let shared = self.shared.clone();
+        *worker = Some(tokio::spawn(async move {
+            let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
+            loop {
+                let report = shared.retry_pending(None, Duration::from_secs(10)).await;
+                if report.remaining == 0 {
+                    backoff.reset();
+                    shared.pending_wake.notified().await;
+                } else {
+                    tokio::select! {
+                        _ = tokio::time::sleep(backoff.next_delay()) => {}
+                        _ = shared.pending_wake.notified() => {}
+                    }
+                }
+            }
+        }));
+    }
+
+    /// Checks that the keychain answers; for an account, that its entry can be read.
+    pub async fn probe_keychain(&self, account: Option<&AccountKey>) -> (KeychainStatus, Option<bool>) {
+        let probe = account
+            .map(EntryName::active)
+            .unwrap_or_else(|| EntryName::active(&AccountKey::new("probe", "probe")));
+        let backend = self.shared.keychain.backend();
+        match self.shared.keychain.read(&probe).await {
+            Ok(found) => (
+                KeychainStatus {
+                    backend,
+                    available: true,
+                    message: None,
+                    code: None,
+                },
+                account.map(|_| found.is_some()),
+            ),
+            Err(e) => (keychain_down(backend, &e), None),
+        }
+    }
+
+    /// The status of the account on `server` (or the current one), for `sessionctl
+    /// status` and the app's `AppState`. Reads the keychain, never the network.
+    pub async fn status(&self, server: Option<&str>) -> Result<Status> {
+        let server = server.map(normalize_server_url).transpose()?;
+        let c = self.shared.config.load()?;
+        let record = c.pick(server.as_deref()).cloned();
+        let key = record.as_ref().map(AccountRecord::key);
+        let (keychain, has_entry) = self.probe_keychain(key.as_ref()).await;
+        let session = match &key {
+            Some(k) => self
+                .shared
+                .sessions
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(k)
+                .cloned(),
+            None => None,
+        };
+        let expires = match &session {
+            Some(s) => s.access_token_expires_at().await,
+            None => None,
+        };
+        let notice = self.shared.notice.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        Ok(Status {
+            // Signed in = the config says so and the keychain still holds the credential
+            // (or cannot be asked right now).
+            signed_in: record.is_some() && has_entry != Some(false),
+            server_url: record
+                .as_ref()
+                .map(|r| r.server.clone())
+                .or(server)
+                .or(c.last_server.clone()),
+            email: record.as_ref().map(|r| r.email.clone()).or(c.last_email.clone()),
+            session_id: record.as_ref().map(|r| r.session_id),
+            device_name: record.as_ref().map(|r| r.device_name.clone()),
+            default_device_name: Self::default_device_name(),
+            keychain,
+            pending_revocations: c.pending_revocations.len(),
+            pending: c.pending_revocations,
+            online: session.as_ref().is_some_and(Session::is_online),
+            signed_out_notice: notice,
+            access_token_expires_at: expires,
+        })
+    }
+
+    /// Forgets the "signed out from elsewhere" notice.
+    pub fn dismiss_notice(&self) {
+        *self.shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+fn keychain_down(backend: String, e: &KeychainError) -> KeychainStatus {
+    KeychainStatus {
+        backend,
+        available: false,
+        message: Some(format!("{e}. {}", e.hint())),
+        code: Some(e.code().to_string()),
+    }
+}
