@@ -1,0 +1,265 @@
+// An in-memory stand-in for the Rust side, following docs/app-ipc.md. Used by the
+// tests and by the demo page (demo.html); never part of the app bundle.
+
+import type { Ipc, Unlisten } from "../ipc";
+import type {
+  ActivityEvent,
+  AppError,
+  AppState,
+  EventMap,
+  EventName,
+  SessionInfo,
+  SignInArgs,
+} from "../types";
+
+type Command =
+  | "appState"
+  | "signIn"
+  | "listDevices"
+  | "renameDevice"
+  | "signOutDevice"
+  | "signOutOthers"
+  | "signOutEverywhere"
+  | "signOut"
+  | "activity"
+  | "dismissNotice";
+
+export interface FakeOptions {
+  state?: Partial<AppState>;
+  devices?: SessionInfo[];
+  activity?: ActivityEvent[];
+  /** Password sign_in accepts (any email). */
+  password?: string;
+  /** Simulated latency of every command, ms. */
+  latencyMs?: number;
+  now?: () => Date;
+}
+
+export function baseState(over: Partial<AppState> = {}): AppState {
+  return {
+    signed_in: false,
+    server_url: "https://sessions.example.com",
+    email: "ada@example.com",
+    session_id: null,
+    default_device_name: "Ada's laptop",
+    keychain: { backend: "secret-service", available: true, message: null },
+    pending_revocations: 0,
+    online: true,
+    signed_out_notice: null,
+    ...over,
+  };
+}
+
+export function device(
+  id: string,
+  name: string,
+  over: Partial<Omit<SessionInfo, "device">> & { platform?: string; os_version?: string; app_version?: string } = {},
+): SessionInfo {
+  const { platform = "linux", os_version = "6.1", app_version = "1.0.0", ...rest } = over;
+  return {
+    id,
+    device: { name, platform, os_version, app_version },
+    created_at: "2025-03-01T09:00:00Z",
+    last_seen_at: "2025-03-03T12:00:00Z",
+    last_ip: "203.0.113.7",
+    current: false,
+    ...rest,
+  };
+}
+
+export class FakeIpc implements Ipc {
+  state: AppState;
+  devices: SessionInfo[];
+  events: ActivityEvent[];
+  /** Every command called, in order, with its arguments. */
+  readonly calls: Array<{ command: Command; args: unknown }> = [];
+  private readonly failures = new Map<Command, AppError[]>();
+  private readonly holds = new Map<Command, Array<() => void>>();
+  private readonly held = new Set<Command>();
+  private readonly listeners = new Map<EventName, Set<(payload: never) => void>>();
+  private readonly password: string;
+  private readonly latencyMs: number;
+  private readonly now: () => Date;
+  private nextId = 100;
+
+  constructor(opts: FakeOptions = {}) {
+    this.state = baseState(opts.state);
+    this.devices = opts.devices ?? [];
+    this.events = opts.activity ?? [];
+    this.password = opts.password ?? "correct horse";
+    this.latencyMs = opts.latencyMs ?? 0;
+    this.now = opts.now ?? (() => new Date());
+  }
+
+  /** The next call of `command` rejects with `error`. */
+  failNext(command: Command, error: AppError): this {
+    const list = this.failures.get(command) ?? [];
+    list.push(error);
+    this.failures.set(command, list);
+    return this;
+  }
+
+  /** Calls of `command` wait until `release(command)`. */
+  hold(command: Command): this {
+    this.held.add(command);
+    return this;
+  }
+
+  release(command: Command): void {
+    this.held.delete(command);
+    const waiting = this.holds.get(command) ?? [];
+    this.holds.delete(command);
+    waiting.forEach((go) => go());
+  }
+
+  count(command: Command): number {
+    return this.calls.filter((c) => c.command === command).length;
+  }
+
+  /** Sends an event as the backend would. */
+  emit<E extends EventName>(event: E, payload: EventMap[E]): void {
+    for (const fn of this.listeners.get(event) ?? []) (fn as (p: EventMap[E]) => void)(payload);
+  }
+
+  listenerCount(event: EventName): number {
+    return this.listeners.get(event)?.size ?? 0;
+  }
+
+  on<E extends EventName>(event: E, handler: (payload: EventMap[E]) => void): Promise<Unlisten> {
+    const set = this.listeners.get(event) ?? new Set();
+    set.add(handler as (payload: never) => void);
+    this.listeners.set(event, set);
+    return Promise.resolve(() => set.delete(handler as (payload: never) => void));
+  }
+
+  private async run<T>(command: Command, args: unknown, body: () => T): Promise<T> {
+    this.calls.push({ command, args });
+    if (this.held.has(command)) {
+      await new Promise<void>((go) => {
+        const list = this.holds.get(command) ?? [];
+        list.push(go);
+        this.holds.set(command, list);
+      });
+    }
+    if (this.latencyMs > 0) await new Promise((r) => setTimeout(r, this.latencyMs));
+    else await Promise.resolve();
+    const failure = this.failures.get(command)?.shift();
+    if (failure) throw failure;
+    return structuredClone(body());
+  }
+
+  private requireSignedIn(): void {
+    if (!this.state.signed_in) throw { code: "not_signed_in", message: "Not signed in." } satisfies AppError;
+  }
+
+  private log(e: Omit<ActivityEvent, "at">): void {
+    this.events.unshift({ at: this.now().toISOString(), ...e });
+  }
+
+  appState(): Promise<AppState> {
+    return this.run("appState", undefined, () => this.state);
+  }
+
+  signIn(args: SignInArgs): Promise<AppState> {
+    return this.run("signIn", args, () => {
+      if (args.password !== this.password) {
+        throw { code: "invalid_credentials", message: "Wrong email or password." } satisfies AppError;
+      }
+      const id = `session-${this.nextId++}`;
+      const now = this.now().toISOString();
+      this.devices = this.devices.map((d) => ({ ...d, current: false }));
+      this.devices.unshift({
+        id,
+        device: { name: args.deviceName, platform: "linux", os_version: "6.1", app_version: "1.0.0" },
+        created_at: now,
+        last_seen_at: now,
+        last_ip: "127.0.0.1",
+        current: true,
+      });
+      this.log({ kind: "signed_in", session_id: id, device: this.devices[0]!.device, ip: "127.0.0.1", by_session_id: null });
+      this.state = {
+        ...this.state,
+        signed_in: true,
+        server_url: args.serverUrl,
+        email: args.email,
+        session_id: id,
+        online: true,
+        signed_out_notice: null,
+      };
+      return this.state;
+    });
+  }
+
+  listDevices(): Promise<SessionInfo[]> {
+    return this.run("listDevices", undefined, () => {
+      this.requireSignedIn();
+      return this.devices;
+    });
+  }
+
+  renameDevice(id: string, name: string): Promise<SessionInfo> {
+    return this.run("renameDevice", { id, name }, () => {
+      this.requireSignedIn();
+      const d = this.devices.find((x) => x.id === id);
+      if (!d) throw { code: "not_found", message: "No such device." } satisfies AppError;
+      d.device = { ...d.device, name };
+      this.log({ kind: "renamed", session_id: id, device: d.device, ip: null, by_session_id: this.state.session_id });
+      return d;
+    });
+  }
+
+  signOutDevice(id: string): Promise<null> {
+    return this.run("signOutDevice", { id }, () => {
+      this.requireSignedIn();
+      const d = this.devices.find((x) => x.id === id);
+      if (!d) throw { code: "not_found", message: "No such device." } satisfies AppError;
+      this.devices = this.devices.filter((x) => x.id !== id);
+      this.log({ kind: "revoked", session_id: id, device: d.device, ip: null, by_session_id: this.state.session_id, reason: "revoked" });
+      return null;
+    });
+  }
+
+  signOutOthers(): Promise<{ revoked: number }> {
+    return this.run("signOutOthers", undefined, () => {
+      this.requireSignedIn();
+      const others = this.devices.filter((d) => !d.current);
+      this.devices = this.devices.filter((d) => d.current);
+      for (const d of others) {
+        this.log({ kind: "revoked", session_id: d.id, device: d.device, ip: null, by_session_id: this.state.session_id, reason: "revoked_others" });
+      }
+      return { revoked: others.length };
+    });
+  }
+
+  signOutEverywhere(): Promise<AppState> {
+    return this.run("signOutEverywhere", undefined, () => {
+      this.requireSignedIn();
+      this.log({ kind: "signed_out_everywhere", session_id: this.state.session_id, device: null, ip: null, by_session_id: this.state.session_id });
+      this.devices = [];
+      this.state = { ...this.state, signed_in: false, session_id: null, online: false };
+      return this.state;
+    });
+  }
+
+  signOut(): Promise<AppState> {
+    return this.run("signOut", undefined, () => {
+      this.devices = this.devices.filter((d) => !d.current);
+      this.state = { ...this.state, signed_in: false, session_id: null, online: false };
+      return this.state;
+    });
+  }
+
+  activity(): Promise<ActivityEvent[]> {
+    return this.run("activity", undefined, () => {
+      this.requireSignedIn();
+      return this.events;
+    });
+  }
+
+  dismissNotice(): Promise<AppState> {
+    return this.run("dismissNotice", undefined, () => {
+      this.state = { ...this.state, signed_out_notice: null };
+      return this.state;
+    });
+  }
+}

@@ -1,0 +1,60 @@
+// Demo page: the real UI over FakeIpc, for a plain browser (`npm run demo`).
+// `?scenario=` picks a starting point: signed-in (default), sign-in, signed-out,
+// banners, activity, rate-limited, dialog.
+
+import "../styles.css";
+import { App } from "../app";
+import { demoBackend } from "./data";
+
+const scenario = new URLSearchParams(location.search).get("scenario") ?? "signed-in";
+const now = new Date();
+const ipc = demoBackend(scenario, now);
+const root = document.getElementById("app");
+
+async function run(): Promise<void> {
+  if (!root) return;
+  const app = new App(root, { ipc });
+  await app.start();
+  const click = (testid: string): void =>
+    document.querySelector<HTMLElement>(`[data-testid="${testid}"]`)?.click();
+  await new Promise((r) => setTimeout(r, 50));
+  switch (scenario) {
+    case "signed-out":
+      ipc.emit("signed-out", {
+        by_session_id: "s-work",
+        by_device_name: "Work laptop",
+        reason: "revoked",
+        at: new Date(now.getTime() - 2 * 60_000).toISOString(),
+      });
+      break;
+    case "banners":
+      ipc.emit("state-changed", {
+        ...ipc.state,
+        online: false,
+        pending_revocations: 1,
+        keychain: { backend: "secret-service", available: false, message: "No Secret Service provider is running." },
+      });
+      ipc.emit("security-alert", {
+        kind: "refresh_token_reuse",
+        message: "A sign-in token of Old tablet was used twice; that device was signed out.",
+        at: new Date(now.getTime() - 60_000).toISOString(),
+        session_id: "s-tablet",
+      });
+      break;
+    case "activity":
+      click("activity-tab");
+      break;
+    case "rate-limited":
+      ipc.failNext("signIn", { code: "rate_limited", message: "Too many attempts.", retry_after_secs: 42 });
+      document.querySelector<HTMLInputElement>('[data-testid="password"]')!.value = "x";
+      click("sign-in-submit");
+      break;
+    case "dialog":
+      document.querySelectorAll<HTMLElement>('[data-testid="sign-out-device"]')[2]?.click();
+      break;
+    default:
+      break;
+  }
+}
+
+void run();

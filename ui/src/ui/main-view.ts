@@ -1,0 +1,113 @@
+// Signed in: the Devices and Activity tabs.
+
+import { h, setAttr } from "../dom";
+import { ActivityView } from "./activity-view";
+import type { Ctx } from "./context";
+import { DevicesView } from "./devices-view";
+
+export type Tab = "devices" | "activity";
+
+export class MainView {
+  readonly el: HTMLElement;
+  readonly devices: DevicesView;
+  readonly activity: ActivityView;
+  private tab: Tab = "devices";
+  private readonly tabs: Record<Tab, HTMLButtonElement>;
+  private readonly panels: Record<Tab, HTMLElement>;
+
+  constructor(ctx: Ctx) {
+    this.activity = new ActivityView(ctx, () => this.devices.devices);
+    this.devices = new DevicesView(ctx, () => this.activity.namesChanged());
+
+    const tab = (id: Tab, label: string): HTMLButtonElement =>
+      h(
+        "button",
+        {
+          type: "button",
+          role: "tab",
+          class: "tab",
+          id: `tab-${id}`,
+          "aria-controls": `panel-${id}`,
+          "data-testid": `${id}-tab`,
+          on: { click: () => this.select(id, false) },
+        },
+        label,
+      );
+    this.tabs = { devices: tab("devices", "Devices"), activity: tab("activity", "Activity") };
+    this.panels = {
+      devices: h(
+        "section",
+        { role: "tabpanel", id: "panel-devices", "aria-labelledby": "tab-devices", class: "tabpanel" },
+        this.devices.el,
+      ),
+      activity: h(
+        "section",
+        { role: "tabpanel", id: "panel-activity", "aria-labelledby": "tab-activity", class: "tabpanel" },
+        this.activity.el,
+      ),
+    };
+    const tablist = h(
+      "div",
+      { role: "tablist", "aria-label": "Sections", class: "tabs" },
+      this.tabs.devices,
+      this.tabs.activity,
+    );
+    tablist.addEventListener("keydown", (ev) => this.onTabKey(ev));
+    this.el = h("div", { class: "main-view" }, tablist, this.panels.devices, this.panels.activity);
+    this.select("devices", false);
+    void this.devices.refresh();
+  }
+
+  get currentTab(): Tab {
+    return this.tab;
+  }
+
+  select(tab: Tab, focusTab: boolean): void {
+    this.tab = tab;
+    for (const id of ["devices", "activity"] as const) {
+      const on = id === tab;
+      setAttr(this.tabs[id], "aria-selected", String(on));
+      setAttr(this.tabs[id], "tabindex", on ? 0 : -1);
+      this.tabs[id].classList.toggle("tab-selected", on);
+      this.panels[id].hidden = !on;
+    }
+    if (focusTab) this.tabs[tab].focus();
+    if (tab === "activity" && this.activity.stale) void this.activity.refresh();
+  }
+
+  /** Moves focus to the start of the visible tab's content. */
+  focusContent(): void {
+    if (this.tab === "devices") this.devices.focusHeading();
+    else this.activity.focusHeading();
+  }
+
+  /** The account's devices changed somewhere: refetch what is shown. */
+  devicesChanged(): void {
+    void this.devices.refresh();
+    if (this.tab === "activity") void this.activity.refresh();
+    else this.activity.stale = true;
+  }
+
+  tick(): void {
+    this.devices.tick();
+    this.activity.tick();
+  }
+
+  destroy(): void {
+    this.devices.destroy();
+    this.activity.destroy();
+  }
+
+  private onTabKey(ev: KeyboardEvent): void {
+    const order: Tab[] = ["devices", "activity"];
+    const i = order.indexOf(this.tab);
+    let next: Tab | undefined;
+    if (ev.key === "ArrowRight") next = order[(i + 1) % order.length];
+    else if (ev.key === "ArrowLeft") next = order[(i - 1 + order.length) % order.length];
+    else if (ev.key === "Home") next = order[0];
+    else if (ev.key === "End") next = order[order.length - 1];
+    if (!next) return;
+    ev.preventDefault();
+    this.select(next, true);
+  }
+}

@@ -1,0 +1,323 @@
+// The sign-in screen, with the "signed out from elsewhere" notice.
+
+import { validateDeviceName } from "../devices";
+import { h, replaceChildren, setAttr } from "../dom";
+import { errorMessage } from "../errors";
+import { uiIcon } from "../icons";
+import { toAppError } from "../ipc";
+import { noticeText } from "../notice";
+import { Countdown } from "../time";
+import type { AppError, AppState, SignedOutNotice } from "../types";
+import type { Ctx } from "./context";
+
+export interface SignInOptions {
+  notice: SignedOutNotice | null;
+  /** The session this device had before, to tell the person's own actions apart. */
+  ownSessionId: string | null;
+  /** A note about what just happened ("You signed out everywhere."). */
+  info?: string | undefined;
+  onSignedIn(state: AppState): void;
+  onDismissNotice(): void;
+}
+
+type Field = "serverUrl" | "email" | "password" | "deviceName";
+
+/** Adds https:// when no scheme was typed; null when it still is not an http(s) URL. */
+export function normalizeServerUrl(raw: string): string | null {
+  let s = raw.trim();
+  if (!s) return null;
+  if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(s)) s = `https://${s}`;
+  try {
+    const url = new URL(s);
+    if (url.protocol !== "https:" && url.protocol !== "http:") return null;
+    if (!url.hostname) return null;
+    // Keep what was typed (minus a trailing slash) rather than URL's normal form.
+    return s.replace(/\/+$/, "");
+  } catch {
+    return null;
+  }
+}
+
+export class SignInView {
+  readonly el: HTMLElement;
+  private readonly inputs: Record<Field, HTMLInputElement>;
+  private readonly submit: HTMLButtonElement;
+  private readonly submitLabel = h("span", null, "Sign in");
+  private readonly error = h("div", { class: "form-error", role: "alert", "data-testid": "sign-in-error", id: "sign-in-error" });
+  private readonly noticeBox = h("div", { class: "notice-slot" });
+  private readonly countdown: Countdown;
+  private busy = false;
+  private destroyed = false;
+
+  constructor(
+    private readonly ctx: Ctx,
+    private readonly opts: SignInOptions,
+  ) {
+    const state = ctx.state();
+    const field = (
+      name: Field,
+      label: string,
+      testid: string,
+      attrs: Record<string, string>,
+      value: string,
+      hint?: string,
+    ): { row: HTMLElement; input: HTMLInputElement } => {
+      const id = `sign-in-${testid}`;
+      const hintId = hint ? `${id}-hint` : null;
+      const input = h("input", {
+        id,
+        name,
+        class: "input",
+        "data-testid": testid,
+        "aria-describedby": hintId ? `${hintId} sign-in-error` : "sign-in-error",
+        ...attrs,
+      });
+      input.value = value;
+      input.addEventListener("input", () => input.removeAttribute("aria-invalid"));
+      const row = h(
+        "div",
+        { class: "field" },
+        h("label", { for: id, class: "label" }, label),
+        input,
+        hint && hintId ? h("p", { class: "hint", id: hintId }, hint) : null,
+      );
+      return { row, input };
+    };
+
+    const server = field(
+      "serverUrl",
+      "Server",
+      "server-url",
+      { type: "url", autocomplete: "url", inputmode: "url", spellcheck: "false", placeholder: "https://sessions.example.com" },
+      state.server_url ?? "",
+    );
+    const email = field(
+      "email",
+      "Email",
+      "email",
+      { type: "email", autocomplete: "username", spellcheck: "false" },
+      state.email ?? "",
+    );
+    const password = field("password", "Password", "password", { type: "password", autocomplete: "current-password" }, "");
+    const device = field(
+      "deviceName",
+      "Name this device",
+      "device-name",
+      { type: "text", autocomplete: "off" },
+      state.default_device_name,
+      "Shown in your device list on every device.",
+    );
+    this.inputs = { serverUrl: server.input, email: email.input, password: password.input, deviceName: device.input };
+
+    this.submit = h(
+      "button",
+      { type: "submit", class: "button button-primary button-wide", "data-testid": "sign-in-submit" },
+      h("span", { class: "spinner", "aria-hidden": "true" }),
+      this.submitLabel,
+    );
+
+    const form = h(
+      "form",
+      { class: "sign-in-form", novalidate: true, "aria-labelledby": "sign-in-title" },
+      server.row,
+      email.row,
+      password.row,
+      device.row,
+      this.submit,
+      this.error,
+    );
+    form.addEventListener("submit", (ev) => {
+      ev.preventDefault();
+      void this.signIn();
+    });
+
+    this.countdown = new Countdown(
+      (left) => this.showRateLimit(left),
+      () => this.endRateLimit(),
+    );
+
+    const info = opts.info
+      ? h("p", { class: "info", role: "status", "data-testid": "sign-in-info" }, uiIcon("info"), h("span", null, opts.info))
+      : null;
+
+    this.el = h(
+      "div",
+      { class: "sign-in" },
+      h(
+        "div",
+        { class: "card sign-in-card" },
+        h("h1", { class: "sign-in-title", id: "sign-in-title", tabindex: -1 }, "Sign in"),
+        h("p", { class: "sign-in-lead" }, "See every device where you are signed in, and sign out the ones you don't trust."),
+        this.noticeBox,
+        info,
+        form,
+      ),
+    );
+    this.setNotice(opts.notice);
+  }
+
+  /** Shows (or hides, with null) the "signed out from elsewhere" notice. */
+  setNotice(notice: SignedOutNotice | null): void {
+    if (!notice) {
+      replaceChildren(this.noticeBox);
+      return;
+    }
+    const dismiss = h(
+      "button",
+      {
+        type: "button",
+        class: "button button-icon",
+        "data-testid": "dismiss-notice",
+        "aria-label": "Dismiss message",
+        on: { click: () => this.opts.onDismissNotice() },
+      },
+      uiIcon("close"),
+    );
+    replaceChildren(
+      this.noticeBox,
+      h(
+        "div",
+        { class: "notice", role: "alert", "data-testid": "signed-out-notice", tabindex: -1 },
+        uiIcon("alert"),
+        h("p", { class: "notice-text" }, noticeText(notice, this.opts.ownSessionId, this.ctx.now(), this.ctx.locale)),
+        dismiss,
+      ),
+    );
+  }
+
+  /** Focus for arrival: the notice if there is one, else the first empty field. */
+  focusInitial(): void {
+    const notice = this.noticeBox.querySelector<HTMLElement>("[data-testid=signed-out-notice]");
+    if (notice) {
+      notice.focus();
+      return;
+    }
+    const order: Field[] = ["serverUrl", "email", "password", "deviceName"];
+    const empty = order.find((f) => !this.inputs[f].value);
+    this.inputs[empty ?? "password"].focus();
+  }
+
+  destroy(): void {
+    this.destroyed = true;
+    this.countdown.stop();
+  }
+
+  private values(): Record<Field, string> {
+    return {
+      serverUrl: this.inputs.serverUrl.value,
+      email: this.inputs.email.value,
+      password: this.inputs.password.value,
+      deviceName: this.inputs.deviceName.value,
+    };
+  }
+
+  /** Checks the form; on a problem, shows it and returns false. */
+  private validate(v: Record<Field, string>): { serverUrl: string } | null {
+    const problem = (field: Field, text: string): null => {
+      this.showError(text, field);
+      return null;
+    };
+    const serverUrl = normalizeServerUrl(v.serverUrl);
+    if (!v.serverUrl.trim()) return problem("serverUrl", "Enter the address of your session server.");
+    if (!serverUrl) return problem("serverUrl", "Enter a server address like https://sessions.example.com.");
+    if (!v.email.trim()) return problem("email", "Enter your email.");
+    if (!/^[^\s@]+@[^\s@]+$/.test(v.email.trim())) return problem("email", "Enter a valid email address.");
+    if (!v.password) return problem("password", "Enter your password.");
+    const nameProblem = validateDeviceName(v.deviceName);
+    if (nameProblem) return problem("deviceName", nameProblem);
+    return { serverUrl };
+  }
+
+  private async signIn(): Promise<void> {
+    if (this.busy || this.countdown.running) return;
+    const v = this.values();
+    this.clearError();
+    const ok = this.validate(v);
+    if (!ok) return;
+    this.inputs.serverUrl.value = ok.serverUrl;
+    this.setBusy(true);
+    try {
+      const state = await this.ctx.ipc.signIn({
+        serverUrl: ok.serverUrl,
+        email: v.email.trim(),
+        password: v.password,
+        deviceName: v.deviceName.trim(),
+      });
+      if (this.destroyed) return;
+      this.inputs.password.value = "";
+      this.setBusy(false);
+      this.opts.onSignedIn(state);
+    } catch (e) {
+      if (this.destroyed) return;
+      this.setBusy(false);
+      this.failed(toAppError(e), ok.serverUrl);
+    }
+  }
+
+  private failed(err: AppError, serverUrl: string): void {
+    switch (err.code) {
+      case "rate_limited":
+        this.countdown.start(Math.max(1, Math.ceil(err.retry_after_secs ?? 60)));
+        return;
+      case "invalid_credentials":
+        this.showError(errorMessage(err, "sign-in"), "password");
+        this.inputs.password.select();
+        return;
+      case "server_unreachable":
+        this.showError(errorMessage(err, "sign-in", serverUrl), "serverUrl");
+        return;
+      case "validation_failed":
+        this.showError(errorMessage(err, "sign-in"), null);
+        return;
+      default:
+        this.showError(errorMessage(err, "sign-in", serverUrl), null);
+    }
+  }
+
+  private setBusy(busy: boolean): void {
+    this.busy = busy;
+    this.submit.disabled = busy || this.countdown.running;
+    setAttr(this.submit, "aria-busy", busy ? "true" : null);
+    this.submit.classList.toggle("is-busy", busy);
+    this.submitLabel.textContent = busy ? "Signing in…" : "Sign in";
+    for (const input of Object.values(this.inputs)) input.readOnly = busy;
+  }
+
+  private clearError(): void {
+    replaceChildren(this.error);
+    this.error.classList.remove("has-error");
+    for (const input of Object.values(this.inputs)) input.removeAttribute("aria-invalid");
+  }
+
+  private showError(text: string, field: Field | null): void {
+    replaceChildren(this.error, uiIcon("alert"), h("span", null, text));
+    this.error.classList.add("has-error");
+    if (field) {
+      const input = this.inputs[field];
+      input.setAttribute("aria-invalid", "true");
+      input.focus();
+    }
+  }
+
+  private showRateLimit(left: number): void {
+    // The number changes every second; only the first message is announced.
+    let count = this.error.querySelector<HTMLElement>("[data-countdown]");
+    if (!count) {
+      count = h("span", { "data-countdown": "", "aria-live": "off" });
+      replaceChildren(
+        this.error,
+        uiIcon("alert"),
+        h("span", null, "Too many attempts. Try again in ", count, " s"),
+      );
+      this.error.classList.add("has-error");
+    }
+    count.textContent = String(left);
+    this.submit.disabled = true;
+  }
+
+  private endRateLimit(): void {
+    if (this.destroyed) return;
+    this.clearError();
+    this.submit.disabled = this.busy;
+  }
+}
