@@ -41,7 +41,9 @@ export function systemText(platform: string, osVersion: string): string {
   const p = normalizePlatform(platform);
   const label = p === "unknown" && platform.trim() ? platform.trim() : platformLabel(p);
   const v = osVersion.trim();
-  return v ? `${label} ${v}` : label;
+  if (!v) return label;
+  // Some systems report a version that already names the system ("macOS 14.5").
+  return v.toLowerCase().startsWith(label.toLowerCase()) ? v : `${label} ${v}`;
 }
 
 function time(iso: string): number {

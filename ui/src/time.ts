@@ -47,7 +47,7 @@ export function formatDateTime(d: Date, locale?: string): string {
 
 /** "14:02" (or "2:02 PM", as the locale writes it). */
 export function formatClock(d: Date, locale?: string): string {
-  return new Intl.DateTimeFormat(locale, { hour: "numeric", minute: "2-digit" }).format(d);
+  return new Intl.DateTimeFormat(locale, { timeStyle: "short" }).format(d);
 }
 
 /** "at 14:02" today, "yesterday at 14:02", else "on 3 Mar 2025 at 14:02". */

@@ -17,7 +17,10 @@ async function run(): Promise<void> {
   await app.start();
   const click = (testid: string): void =>
     document.querySelector<HTMLElement>(`[data-testid="${testid}"]`)?.click();
-  await new Promise((r) => setTimeout(r, 50));
+  const until = async (ok: () => boolean): Promise<void> => {
+    for (let i = 0; i < 100 && !ok(); i++) await new Promise((r) => setTimeout(r, 50));
+  };
+  await until(() => document.querySelector('[data-testid="device-row"], [data-testid="sign-in-submit"]') !== null);
   switch (scenario) {
     case "signed-out":
       ipc.emit("signed-out", {

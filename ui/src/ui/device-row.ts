@@ -6,7 +6,7 @@ import { h, replaceChildren, setAttr, uid } from "../dom";
 import { errorMessage } from "../errors";
 import { platformIcon, uiIcon } from "../icons";
 import { toAppError } from "../ipc";
-import { formatDateTime, parseTime, relativeTime } from "../time";
+import { formatDate, formatDateTime, parseTime, relativeTime } from "../time";
 import type { AppError, SessionInfo } from "../types";
 
 export interface RowActions {
@@ -83,11 +83,11 @@ export class DeviceRow {
         h(
           "dl",
           { class: "device-facts" },
-          item("System", this.systemEl),
-          item("App", this.appEl),
-          item("IP address", this.ipEl),
-          item("Signed in", h("dd", null, this.createdEl)),
           item("Last active", h("dd", null, this.lastSeenEl)),
+          item("Signed in", h("dd", null, this.createdEl)),
+          item("System", this.systemEl),
+          item("App version", this.appEl),
+          item("IP address", this.ipEl),
         ),
       ),
       h("div", { class: "device-actions" }, this.signOutButton),
@@ -131,8 +131,9 @@ export class DeviceRow {
     this.ipEl.textContent = session.last_ip ?? "Unknown";
 
     const created = parseTime(session.created_at);
-    this.createdEl.textContent = created ? formatDateTime(created, this.env.locale) : "Unknown";
+    this.createdEl.textContent = created ? formatDate(created, this.env.locale) : "Unknown";
     setAttr(this.createdEl, "datetime", created ? session.created_at : null);
+    setAttr(this.createdEl, "title", created ? formatDateTime(created, this.env.locale) : null);
     this.tick();
   }
 

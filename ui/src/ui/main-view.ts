@@ -16,8 +16,8 @@ export class MainView {
   private readonly panels: Record<Tab, HTMLElement>;
 
   constructor(ctx: Ctx) {
-    this.activity = new ActivityView(ctx, () => this.devices.devices);
     this.devices = new DevicesView(ctx, () => this.activity.namesChanged());
+    this.activity = new ActivityView(ctx, () => this.devices.devices);
 
     const tab = (id: Tab, label: string): HTMLButtonElement =>
       h(

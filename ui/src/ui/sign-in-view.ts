@@ -48,6 +48,7 @@ export class SignInView {
   private readonly countdown: Countdown;
   private busy = false;
   private destroyed = false;
+  private noticeKey: string | null = null;
 
   constructor(
     private readonly ctx: Ctx,
@@ -158,6 +159,10 @@ export class SignInView {
 
   /** Shows (or hides, with null) the "signed out from elsewhere" notice. */
   setNotice(notice: SignedOutNotice | null): void {
+    // Unchanged: keep the element (and the focus on it).
+    const key = notice ? JSON.stringify(notice) : "";
+    if (key === this.noticeKey) return;
+    this.noticeKey = key;
     if (!notice) {
       replaceChildren(this.noticeBox);
       return;
