@@ -21,7 +21,8 @@ function sample(): SessionInfo[] {
       app_version: "1.0.0",
       last_ip: "198.51.100.4",
       created_at: new Date(2025, 1, 14, 9, 30).toISOString(),
-      last_seen_at: minutesAgo(0),
+      // Less recent than "work": only the current-first rule puts it on top.
+      last_seen_at: minutesAgo(30),
     }),
     device("phone", "Pixel 8", { platform: "android", os_version: "15", last_seen_at: new Date(2025, 2, 2, 20, 0).toISOString() }),
   ];
@@ -51,7 +52,7 @@ describe("device list", () => {
     expect(text(me)).toContain("1.0.0");
     expect(text(me)).toContain("198.51.100.4");
     expect(text(me)).toContain("14 Feb 2025");
-    expect(text(get("last-active", me))).toBe("just now");
+    expect(text(get("last-active", me))).toBe("30 min ago");
     expect(text(get("last-active", row("work")))).toBe("5 min ago");
     expect(text(get("last-active", row("phone")))).toBe("yesterday");
     expect(text(row("tablet"))).toContain("Unknown"); // no IP known
@@ -77,11 +78,14 @@ describe("device list", () => {
   it("keeps 'last active' current with a timer", async () => {
     vi.useFakeTimers({ toFake: ["setInterval", "clearInterval"] });
     let now = NOW;
-    await mount(signedIn(), { now: () => now, tickMs: 30_000 });
-    expect(text(get("last-active", row("me")))).toBe("just now");
+    await mount(signedIn([...sample(), device("new", "New", { last_seen_at: NOW.toISOString() })]), {
+      now: () => now,
+      tickMs: 30_000,
+    });
+    expect(text(get("last-active", row("new")))).toBe("just now");
     now = new Date(NOW.getTime() + 2 * 60_000);
     vi.advanceTimersByTime(30_000);
-    expect(text(get("last-active", row("me")))).toBe("2 min ago");
+    expect(text(get("last-active", row("new")))).toBe("2 min ago");
     expect(text(get("last-active", row("work")))).toBe("7 min ago");
   });
 
