@@ -5,7 +5,7 @@ import { h, replaceChildren } from "./dom";
 import { errorMessage } from "./errors";
 import { uiIcon } from "./icons";
 import { toAppError, type Ipc, type Unlisten } from "./ipc";
-import type { AppState, SignedOutNotice } from "./types";
+import type { AppError, AppState, SignedOutNotice } from "./types";
 import { Banners } from "./ui/banners";
 import type { Ctx } from "./ui/context";
 import { DialogHost } from "./ui/dialog";
@@ -88,7 +88,9 @@ export class App {
   /** Subscribes to the backend's events, reads the state and shows the right screen. */
   async start(): Promise<void> {
     const ipc = this.ipc;
-    const subs = await Promise.all([
+    let subs: Unlisten[];
+    try {
+      subs = await Promise.all([
       ipc.on("state-changed", (s) => this.applyState(s)),
       ipc.on("signed-out", (n) => this.onSignedOut(n)),
       ipc.on("devices-changed", () => this.mainView()?.devicesChanged()),
@@ -96,7 +98,12 @@ export class App {
         this.banners.addAlert(a);
         this.mainView()?.devicesChanged();
       }),
-    ]);
+      ]);
+    } catch (e) {
+      // Outside the desktop app (or a broken bridge): nothing will work, say so.
+      this.showStartError(toAppError(e), false);
+      return;
+    }
     if (this.destroyed) {
       subs.forEach((u) => u());
       return;
@@ -133,19 +140,23 @@ export class App {
       const state = await this.ipc.appState();
       if (!this.destroyed) this.applyState(state, { focus: false });
     } catch (e) {
-      if (this.destroyed) return;
-      const err = toAppError(e);
-      replaceChildren(
-        this.content,
-        h(
-          "div",
-          { class: "card state state-error", role: "alert", "data-testid": "start-error" },
-          h("p", null, "The app could not start."),
-          h("p", { class: "state-detail" }, errorMessage(err, "start")),
-          h("button", { type: "button", class: "button button-primary", on: { click: () => void this.load() } }, "Retry"),
-        ),
-      );
+      if (!this.destroyed) this.showStartError(toAppError(e), true);
     }
+  }
+
+  private showStartError(err: AppError, canRetry: boolean): void {
+    replaceChildren(
+      this.content,
+      h(
+        "div",
+        { class: "card state state-error", role: "alert", "data-testid": "start-error" },
+        h("p", null, "The app could not start."),
+        h("p", { class: "state-detail" }, errorMessage(err, "start")),
+        canRetry
+          ? h("button", { type: "button", class: "button button-primary", "data-testid": "start-retry", on: { click: () => void this.load() } }, "Retry")
+          : null,
+      ),
+    );
   }
 
   /** Re-reads the state from the backend (after an error that may mean we were signed out). */
@@ -159,6 +170,12 @@ export class App {
   }
 
   private onSignedOut(notice: SignedOutNotice): void {
+    const ownAction = notice.by_session_id !== null && notice.by_session_id === this.ownSessionId;
+    if (ownAction && this.view instanceof SignInView) {
+      // This device signed out everywhere and already shows so; the event only echoes it.
+      this.ipc.dismissNotice().catch(() => {});
+      return;
+    }
     this.notice = notice;
     const base = this.state ?? EMPTY_STATE;
     this.applyState(

@@ -84,6 +84,20 @@ describe("signed out from elsewhere", () => {
     expect(ipc.state.signed_out_notice).toBeNull();
   });
 
+  it("does not repeat the person's own sign out everywhere as a notice", async () => {
+    const ipc = signedIn();
+    await mount(ipc);
+    get<HTMLButtonElement>("sign-out-everywhere").click();
+    await flush();
+    get<HTMLButtonElement>("confirm-ok").click();
+    await flush();
+    ipc.emit("signed-out", { by_session_id: "me", by_device_name: "Ada's laptop", reason: "signed_out_everywhere", at: AT_1402 });
+    await flush();
+    expect(byTestId("signed-out-notice")).toBeNull();
+    expect(text(get("sign-in-info"))).toMatch(/^You signed out everywhere/);
+    expect(ipc.count("dismissNotice")).toBe(1);
+  });
+
   it("closes an open dialog when signed out", async () => {
     const ipc = signedIn();
     await mount(ipc);
@@ -235,9 +249,17 @@ describe("start-up", () => {
     const ipc = signedIn().failNext("appState", { code: "internal", message: "bridge down" });
     await mount(ipc);
     expect(text(get("start-error"))).toContain("bridge down");
-    get<HTMLButtonElement>("start-error", document).querySelector("button")!.click();
+    get<HTMLButtonElement>("start-retry").click();
     await flush();
     expect(byTestId("device-list")).not.toBeNull();
+  });
+
+  it("says so when the event bridge is missing (not inside the desktop app)", async () => {
+    const ipc = signedIn();
+    ipc.on = () => Promise.reject(new TypeError("window.__TAURI_INTERNALS__ is undefined"));
+    await mount(ipc);
+    expect(text(get("start-error"))).toContain("The app could not start.");
+    expect(ipc.count("appState")).toBe(0);
   });
 
   it("unsubscribes from every event on destroy", async () => {

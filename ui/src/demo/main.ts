@@ -1,6 +1,6 @@
 // Demo page: the real UI over FakeIpc, for a plain browser (`npm run demo`).
 // `?scenario=` picks a starting point: signed-in (default), sign-in, signed-out,
-// banners, activity, rate-limited, dialog.
+// banners, activity, rate-limited, rename, dialog.
 
 import "../styles.css";
 import { App } from "../app";
@@ -52,6 +52,15 @@ async function run(): Promise<void> {
       document.querySelector<HTMLInputElement>('[data-testid="password"]')!.value = "x";
       click("sign-in-submit");
       break;
+    case "rename": {
+      document.querySelectorAll<HTMLElement>('[data-testid="rename-button"]')[1]?.click();
+      const input = document.querySelector<HTMLInputElement>('[data-testid="rename-input"]');
+      if (input) {
+        input.value = "";
+        input.dispatchEvent(new KeyboardEvent("keydown", { key: "Enter", bubbles: true }));
+      }
+      break;
+    }
     case "dialog":
       document.querySelectorAll<HTMLElement>('[data-testid="sign-out-device"]')[2]?.click();
       break;
