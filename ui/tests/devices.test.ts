@@ -150,6 +150,7 @@ describe("signing a device out", () => {
     await mount(ipc);
     const button = get<HTMLButtonElement>("sign-out-device", row("tablet"));
     expect(button.getAttribute("aria-label")).toBe("Sign out Old tablet");
+    button.focus();
     button.click();
     await flush();
     const dialog = get("confirm-dialog");
@@ -157,12 +158,24 @@ describe("signing a device out", () => {
     expect(dialog.getAttribute("aria-modal")).toBe("true");
     expect(ipc.count("signOutDevice")).toBe(0);
 
+    ipc.hold("signOutDevice");
     get<HTMLButtonElement>("confirm-ok").click();
     await flush();
     expect(byTestId("confirm-dialog")).toBeNull();
+    // Busy, but still focused (focus went back to the button that opened the dialog).
+    expect(button.getAttribute("aria-busy")).toBe("true");
+    expect(button.getAttribute("aria-disabled")).toBe("true");
+    expect(document.activeElement).toBe(button);
+    button.click();
+    await flush();
+    expect(byTestId("confirm-dialog")).toBeNull();
+    ipc.release("signOutDevice");
+    await flush();
     expect(ipc.calls.filter((c) => c.command === "signOutDevice").map((c) => c.args)).toEqual([{ id: "tablet" }]);
     expect(document.querySelector('[data-session-id="tablet"]')).toBeNull();
     expect(text(get("devices-status"))).toBe("Old tablet was signed out.");
+    // Focus moves to a neighbour instead of getting lost.
+    expect(document.activeElement).toBe(get("sign-out-device", row("phone")));
   });
 
   it("does nothing when cancelled, and returns focus to the button", async () => {
@@ -188,7 +201,7 @@ describe("signing a device out", () => {
     get<HTMLButtonElement>("confirm-ok").click();
     await flush();
     expect(text(get("devices-error"))).toBe("Couldn't sign out Work laptop: The server had a problem. Try again in a moment.");
-    expect(get<HTMLButtonElement>("sign-out-device", row("work")).disabled).toBe(false);
+    expect(get<HTMLButtonElement>("sign-out-device", row("work")).getAttribute("aria-disabled")).toBeNull();
   });
 
   it("signs out this device with sign_out and returns to sign-in", async () => {

@@ -26,6 +26,7 @@ export class DeviceRow {
   session: SessionInfo;
   private editing = false;
   private saving = false;
+  private busy = false;
 
   private readonly iconBox = h("span", { class: "device-icon" });
   private readonly nameEl = h("span", { class: "device-name", "data-testid": "device-name" });
@@ -63,7 +64,11 @@ export class DeviceRow {
         type: "button",
         class: "button button-danger-quiet",
         "data-testid": "sign-out-device",
-        on: { click: () => this.actions.signOut(this) },
+        on: {
+          click: () => {
+            if (!this.busy) this.actions.signOut(this);
+          },
+        },
       },
       "Sign out",
     );
@@ -145,8 +150,10 @@ export class DeviceRow {
     setAttr(this.lastSeenEl, "title", seen ? formatDateTime(seen, this.env.locale) : null);
   }
 
+  /** While signing out. The button stays focusable (aria-disabled), so focus is not lost. */
   setBusy(busy: boolean): void {
-    this.signOutButton.disabled = busy;
+    this.busy = busy;
+    setAttr(this.signOutButton, "aria-disabled", busy ? "true" : null);
     setAttr(this.signOutButton, "aria-busy", busy ? "true" : null);
     this.signOutButton.textContent = busy ? "Signing out…" : "Sign out";
     this.el.classList.toggle("device-row-busy", busy);

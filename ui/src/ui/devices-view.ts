@@ -337,6 +337,8 @@ export class DevicesView {
       setAttr(this.othersButton, "aria-busy", null);
       if (!this.destroyed) {
         this.renderState();
+        // The button was disabled while busy (and stays so with no others left): keep focus in the panel.
+        if (document.activeElement === document.body || document.activeElement === null) this.heading.focus();
         void this.refresh();
       }
     }
