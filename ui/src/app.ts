@@ -51,6 +51,7 @@ export class App {
   private unlisten: Unlisten[] = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private destroyed = false;
+  private chromeKey = "";
 
   constructor(
     root: HTMLElement,
@@ -91,13 +92,13 @@ export class App {
     let subs: Unlisten[];
     try {
       subs = await Promise.all([
-      ipc.on("state-changed", (s) => this.applyState(s)),
-      ipc.on("signed-out", (n) => this.onSignedOut(n)),
-      ipc.on("devices-changed", () => this.mainView()?.devicesChanged()),
-      ipc.on("security-alert", (a) => {
-        this.banners.addAlert(a);
-        this.mainView()?.devicesChanged();
-      }),
+        ipc.on("state-changed", (s) => this.applyState(s)),
+        ipc.on("signed-out", (n) => this.onSignedOut(n)),
+        ipc.on("devices-changed", () => this.mainView()?.devicesChanged()),
+        ipc.on("security-alert", (a) => {
+          this.banners.addAlert(a);
+          this.mainView()?.devicesChanged();
+        }),
       ]);
     } catch (e) {
       // Outside the desktop app (or a broken bridge): nothing will work, say so.
@@ -204,6 +205,10 @@ export class App {
   private renderChrome(state: AppState): void {
     this.banners.update(state);
     const offline = state.signed_in && !state.online;
+    // Rebuild the header only when it changes, so the "Offline" status is announced once.
+    const key = JSON.stringify([state.signed_in ? state.email : null, offline]);
+    if (key === this.chromeKey) return;
+    this.chromeKey = key;
     replaceChildren(
       this.account,
       state.signed_in && state.email ? h("span", { class: "account-email", title: "Signed in as" }, state.email) : null,

@@ -132,7 +132,12 @@ describe("banners", () => {
     expect(text(get("keychain-banner"))).toBe(
       "The system keychain is unavailable, so the app cannot keep you signed in. No Secret Service provider.",
     );
-    expect(text(get("offline-indicator"))).toBe("Offline");
+    const indicator = get("offline-indicator");
+    expect(text(indicator)).toBe("Offline");
+    // Another update that keeps it offline does not re-create (and re-announce) it.
+    ipc.emit("state-changed", { ...ipc.state, pending_revocations: 1, online: false });
+    await flush();
+    expect(get("offline-indicator")).toBe(indicator);
 
     ipc.emit("state-changed", { ...ipc.state, pending_revocations: 0, online: true });
     await flush();
