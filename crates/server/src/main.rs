@@ -82,6 +82,13 @@ enum AdminCommand {
         #[arg(long, default_value = "300s", value_parser = session_server::time::parse_duration)]
         access_ttl: std::time::Duration,
     },
+    /// Show one session (device), ended or not.
+    ShowSession {
+        id: String,
+        /// Machine-readable output.
+        #[arg(long)]
+        json: bool,
+    },
     /// Create an account (for servers without open sign-up). The password is read
     /// from a no-echo prompt, or from standard input with --password-stdin.
     CreateUser {
@@ -182,6 +189,39 @@ async fn admin(command: AdminCommand, database_url: &str) -> anyhow::Result<()> 
                 revoked.len(),
                 now.to_datetime().to_rfc3339()
             );
+        }
+        AdminCommand::ShowSession { id, json } => {
+            let id: proto::SessionId = id
+                .parse()
+                .map_err(|_| anyhow::anyhow!("'{id}' is not a session id"))?;
+            let Some(s) = store.session_status(id).await? else {
+                bail!("no session with the id {id}");
+            };
+            if json {
+                println!("{}", serde_json::to_string_pretty(&s)?);
+            } else {
+                let t = |ms: i64| Millis(ms).to_datetime().to_rfc3339();
+                println!(
+                    "session     {}\naccount     {}\ndevice      {}",
+                    s.id, s.user_id, s.device_name
+                );
+                println!(
+                    "signed in   {}\nlast seen   {}",
+                    t(s.created_at),
+                    t(s.last_seen_at)
+                );
+                match (s.revoked_at, &s.revoked_reason) {
+                    (Some(at), reason) => println!(
+                        "revoked     {} ({})",
+                        t(at),
+                        reason.as_deref().unwrap_or("unknown")
+                    ),
+                    (None, _) => println!(
+                        "state       live until {}",
+                        t(s.idle_expires_at.min(s.expires_at))
+                    ),
+                }
+            }
         }
         AdminCommand::CreateUser {
             email,

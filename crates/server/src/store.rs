@@ -1058,6 +1058,49 @@ impl Store {
     }
 }
 
+/// A session as an operator sees it, ended or not.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct SessionStatus {
+    pub id: String,
+    pub user_id: String,
+    pub device_name: String,
+    pub created_at: i64,
+    pub last_seen_at: i64,
+    pub expires_at: i64,
+    pub idle_expires_at: i64,
+    pub revoked_at: Option<i64>,
+    pub revoked_reason: Option<String>,
+    pub revoked_by: Option<String>,
+}
+
+impl Store {
+    /// Any session by id, for the admin command.
+    pub async fn session_status(&self, id: SessionId) -> Result<Option<SessionStatus>> {
+        let row = sqlx::query(
+            "SELECT id, user_id, device_name, created_at, last_seen_at, expires_at, idle_expires_at, \
+             revoked_at, revoked_reason, revoked_by FROM sessions WHERE id = $1",
+        )
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(|r| {
+            Ok(SessionStatus {
+                id: r.try_get("id")?,
+                user_id: r.try_get("user_id")?,
+                device_name: r.try_get("device_name")?,
+                created_at: r.try_get("created_at")?,
+                last_seen_at: r.try_get("last_seen_at")?,
+                expires_at: r.try_get("expires_at")?,
+                idle_expires_at: r.try_get("idle_expires_at")?,
+                revoked_at: r.try_get("revoked_at")?,
+                revoked_reason: r.try_get("revoked_reason")?,
+                revoked_by: r.try_get("revoked_by")?,
+            })
+        })
+        .transpose()
+    }
+}
+
 // ----- activity -----------------------------------------------------------------
 
 impl Store {
