@@ -19,7 +19,11 @@ const EXIT_USAGE: u8 = 2;
 const EXIT_NOT_SIGNED_IN: u8 = 3;
 
 #[derive(Parser, Debug)]
-#[command(name = "sessionctl", version, about = "See and sign out the devices signed in to your account.")]
+#[command(
+    name = "sessionctl",
+    version,
+    about = "See and sign out the devices signed in to your account."
+)]
 struct Cli {
     /// The session server, e.g. https://id.example.com (default: the one you last signed in to).
     #[arg(long, global = true, env = "SESSIONCTL_SERVER", value_name = "URL")]
@@ -79,7 +83,10 @@ struct JsonFlag {
 
 impl Command {
     fn json(&self) -> bool {
-        matches!(self, Command::Devices(JsonFlag { json: true }) | Command::Status(JsonFlag { json: true }))
+        matches!(
+            self,
+            Command::Devices(JsonFlag { json: true }) | Command::Status(JsonFlag { json: true })
+        )
     }
 }
 
@@ -115,7 +122,11 @@ fn main() -> ExitCode {
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .init();
     let json = cli.command.json();
-    let runtime = match tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("sessionctl: cannot start: {e}");
@@ -140,7 +151,9 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         ..Default::default()
     })?;
     // Every start finishes what earlier logouts could not: revoking on the server.
-    let report = manager.retry_pending_revocations(Duration::from_secs(3)).await;
+    let report = manager
+        .retry_pending_revocations(Duration::from_secs(3))
+        .await;
     if report.confirmed > 0 {
         eprintln!(
             "The server confirmed {} earlier sign-out{}.",
@@ -157,12 +170,14 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         } => {
             let server = match server {
                 Some(s) => s.to_string(),
-                None => manager
-                    .default_server()?
-                    .ok_or_else(|| usage("no server given: pass --server URL or set SESSIONCTL_SERVER"))?,
+                None => manager.default_server()?.ok_or_else(|| {
+                    usage("no server given: pass --server URL or set SESSIONCTL_SERVER")
+                })?,
             };
             let password = read_password(password_stdin)?;
-            let session = manager.sign_in(&server, &email, &password, device_name.as_deref()).await?;
+            let session = manager
+                .sign_in(&server, &email, &password, device_name.as_deref())
+                .await?;
             println!("{}", output::signed_in(&session));
             Ok(0)
         }
@@ -180,7 +195,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let session = manager.session(server).await?;
             let target = session.find_device(&device).await?;
             let renamed = session.rename_device(target.id, &new_name).await?;
-            println!("Renamed \"{}\" to \"{}\".", target.device.name, renamed.device.name);
+            println!(
+                "Renamed \"{}\" to \"{}\".",
+                target.device.name, renamed.device.name
+            );
             Ok(0)
         }
         Command::Revoke { device } => {
@@ -188,7 +206,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let target = session.find_device(&device).await?;
             session.sign_out_device(target.id).await?;
             if target.id == session.session_id() {
-                println!("Signed out this device (\"{}\"); its keychain entry is removed.", target.device.name);
+                println!(
+                    "Signed out this device (\"{}\"); its keychain entry is removed.",
+                    target.device.name
+                );
             } else {
                 println!("Signed out \"{}\" ({}).", target.device.name, target.id);
             }
@@ -198,7 +219,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let session = manager.session(server).await?;
             if others {
                 let n = session.sign_out_others().await?;
-                println!("Signed out {n} other device{}.", if n == 1 { "" } else { "s" });
+                println!(
+                    "Signed out {n} other device{}.",
+                    if n == 1 { "" } else { "s" }
+                );
             } else if everywhere {
                 let n = session.sign_out_everywhere().await?;
                 println!(
@@ -214,7 +238,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
         Command::Status(JsonFlag { json }) => {
             let mut status = manager.status(server).await?;
             let mut note = None;
-            if status.signed_in {
+            // A keychain that did not answer once will not answer now: do not wait twice.
+            if status.signed_in && status.keychain.available {
                 match manager.session(server).await {
                     Ok(s) => match s.ensure_fresh().await {
                         Ok(exp) => status.access_token_expires_at = Some(exp),
@@ -222,7 +247,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                             status = manager.status(server).await?;
                             note = Some("This device was signed out from elsewhere; its keychain entry is removed.".to_string());
                         }
-                        Err(e) => note = Some(format!("Could not check the session with the server: {e}.")),
+                        Err(e) => {
+                            note =
+                                Some(format!("Could not check the session with the server: {e}."))
+                        }
                     },
                     Err(e) => note = Some(e.to_string()),
                 }
@@ -230,9 +258,16 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if json {
                 output::print_json(&status)?;
             } else {
-                print!("{}", output::status(&status, note.as_deref(), chrono::Utc::now()));
+                print!(
+                    "{}",
+                    output::status(&status, note.as_deref(), chrono::Utc::now())
+                );
             }
-            Ok(if status.signed_in { 0 } else { EXIT_NOT_SIGNED_IN })
+            Ok(if status.signed_in {
+                0
+            } else {
+                EXIT_NOT_SIGNED_IN
+            })
         }
         Command::Watch => {
             let session = manager.session(server).await?;
@@ -280,7 +315,9 @@ fn read_password(from_stdin: bool) -> Result<Password, Failure> {
         line.trim_end_matches(['\n', '\r']).to_string()
     } else {
         if !std::io::stdin().is_terminal() {
-            return Err(usage("no terminal to ask for the password: pipe it in with --password-stdin"));
+            return Err(usage(
+                "no terminal to ask for the password: pipe it in with --password-stdin",
+            ));
         }
         rpassword::prompt_password("Password: ").context("could not read the password")?
     };

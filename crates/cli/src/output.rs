@@ -53,7 +53,11 @@ pub fn devices_table(devices: &[SessionInfo], now: DateTime<Utc>) -> String {
             d.device.name.clone(),
             d.device.platform.clone(),
             d.device.os_version.clone(),
-            if d.current { "now (this device)".into() } else { relative(d.last_seen_at, now) },
+            if d.current {
+                "now (this device)".into()
+            } else {
+                relative(d.last_seen_at, now)
+            },
             d.last_ip.clone().unwrap_or_else(|| "-".into()),
             d.id.to_string(),
         ]);
@@ -77,7 +81,14 @@ pub fn devices_table(devices: &[SessionInfo], now: DateTime<Utc>) -> String {
 pub fn status(s: &Status, note: Option<&str>, now: DateTime<Utc>) -> String {
     let mut lines: Vec<(String, String)> = Vec::new();
     let mut add = |k: &str, v: String| lines.push((k.to_string(), v));
-    add("Signed in", if s.signed_in { "yes".into() } else { "no".into() });
+    add(
+        "Signed in",
+        if s.signed_in {
+            "yes".into()
+        } else {
+            "no".into()
+        },
+    );
     add("Account", s.email.clone().unwrap_or_else(|| "-".into()));
     add("Server", s.server_url.clone().unwrap_or_else(|| "-".into()));
     if let (Some(name), Some(sid)) = (&s.device_name, s.session_id) {
@@ -89,7 +100,10 @@ pub fn status(s: &Status, note: Option<&str>, now: DateTime<Utc>) -> String {
             match s.access_token_expires_at {
                 Some(t) => {
                     let mins = (t - now).num_seconds().max(0).div_euclid(60);
-                    format!("expires at {} (in about {mins} min)", t.format("%H:%M:%S UTC"))
+                    format!(
+                        "expires at {} (in about {mins} min)",
+                        t.format("%H:%M:%S UTC")
+                    )
                 }
                 None => "none in memory".into(),
             },
@@ -132,7 +146,11 @@ pub fn status(s: &Status, note: Option<&str>, now: DateTime<Utc>) -> String {
     let mut out = String::new();
     for (k, v) in lines {
         for (i, part) in v.split('\n').enumerate() {
-            let label = if i == 0 { format!("{k}:") } else { String::new() };
+            let label = if i == 0 {
+                format!("{k}:")
+            } else {
+                String::new()
+            };
             out.push_str(&format!("{label:<width$}  {part}\n"));
         }
     }
@@ -164,7 +182,10 @@ pub fn event_line(ev: &ClientEvent, me: SessionId) -> Option<String> {
                 "New sign-in: \"{}\" ({} {}), session {}",
                 e.device.name, e.device.platform, e.device.os_version, e.session_id
             ),
-            Event::SessionRenamed(e) => format!("Device {} is now called \"{}\"", e.session_id, e.device.name),
+            Event::SessionRenamed(e) => format!(
+                "Device {} is now called \"{}\"",
+                e.session_id, e.device.name
+            ),
             Event::SessionRevoked(e) if e.session_id != me => format!(
                 "Signed out: {}{} ({})",
                 e.device
@@ -213,6 +234,44 @@ pub fn print_error(error: &anyhow::Error, json: bool) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn info(name: &str, current: bool, seen_secs_ago: i64, now: DateTime<Utc>) -> SessionInfo {
+        SessionInfo {
+            id: "01937a6e-0000-7000-8000-000000000001".parse().unwrap(),
+            device: proto::Device {
+                name: name.into(),
+                platform: "linux".into(),
+                os_version: "Debian 12".into(),
+                app_version: "1".into(),
+            },
+            created_at: now,
+            last_seen_at: now - chrono::Duration::seconds(seen_secs_ago),
+            last_ip: if current {
+                Some("192.0.2.7".into())
+            } else {
+                None
+            },
+            current,
+        }
+    }
+
+    #[test]
+    fn the_devices_table_lines_up() {
+        let now = Utc::now();
+        let table = devices_table(
+            &[
+                info("desk", true, 0, now),
+                info("old laptop", false, 7300, now),
+            ],
+            now,
+        );
+        let expected = "\
+   NAME        PLATFORM  OS         LAST ACTIVE        IP         ID
+*  desk        linux     Debian 12  now (this device)  192.0.2.7  01937a6e-0000-7000-8000-000000000001
+   old laptop  linux     Debian 12  2 hours ago        -          01937a6e-0000-7000-8000-000000000001
+";
+        assert_eq!(table, expected);
+    }
 
     #[test]
     fn relative_times_read_like_a_person_would_say_them() {

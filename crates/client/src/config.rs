@@ -144,10 +144,15 @@ impl ConfigFile {
     }
 
     pub fn save(&self, data: &ConfigData) -> Result<()> {
-        let dir = self.path.parent().ok_or_else(|| self.err("no parent directory"))?;
+        let dir = self
+            .path
+            .parent()
+            .ok_or_else(|| self.err("no parent directory"))?;
         std::fs::create_dir_all(dir).map_err(|e| self.err(e))?;
         let json = serde_json::to_vec_pretty(data).map_err(|e| self.err(e))?;
-        let tmp = self.path.with_extension(format!("json.{}.tmp", std::process::id()));
+        let tmp = self
+            .path
+            .with_extension(format!("json.{}.tmp", std::process::id()));
         write_private(&tmp, &json).map_err(|e| self.err(e))?;
         std::fs::rename(&tmp, &self.path).map_err(|e| self.err(e))
     }

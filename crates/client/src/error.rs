@@ -35,15 +35,19 @@ impl KeychainError {
         match self {
             Self::Locked { .. } | Self::TimedOut { .. } => LOCKED_HINT,
             Self::Unavailable { .. } => UNAVAILABLE_HINT,
-            Self::Failed { .. } => "Check that your keychain works (try its own app), then try again.",
+            Self::Failed { .. } => {
+                "Check that your keychain works (try its own app), then try again."
+            }
         }
     }
 }
 
 #[cfg(target_os = "macos")]
-const LOCKED_HINT: &str = "Unlock the login keychain (Keychain Access, or `security unlock-keychain`), then try again.";
+const LOCKED_HINT: &str =
+    "Unlock the login keychain (Keychain Access, or `security unlock-keychain`), then try again.";
 #[cfg(target_os = "windows")]
-const LOCKED_HINT: &str = "Sign in to Windows interactively so Credential Manager is available, then try again.";
+const LOCKED_HINT: &str =
+    "Sign in to Windows interactively so Credential Manager is available, then try again.";
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
 const LOCKED_HINT: &str = "Unlock your keyring (log in to your desktop session, or run `gnome-keyring-daemon --unlock` / open KeePassXC), then try again.";
 
@@ -159,7 +163,10 @@ mod tests {
 
     #[test]
     fn codes_are_the_apps_codes() {
-        assert_eq!(ClientError::InvalidCredentials.code(), "invalid_credentials");
+        assert_eq!(
+            ClientError::InvalidCredentials.code(),
+            "invalid_credentials"
+        );
         let locked = ClientError::Keychain(KeychainError::TimedOut {
             backend: "Secret Service".into(),
             after: Duration::from_secs(5),

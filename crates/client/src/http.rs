@@ -5,9 +5,15 @@ use std::time::Duration;
 
 use proto::activity::ActivityList;
 use proto::error::{ErrorBody, codes};
-use proto::sessions::{DeviceRename, RenameRequest, RevokeRequest, RevokeResponse, RevokeScope, SessionInfo, SessionList};
+use proto::sessions::{
+    DeviceRename, RenameRequest, RevokeRequest, RevokeResponse, RevokeScope, SessionInfo,
+    SessionList,
+};
 use proto::tokens::{GRANT_REFRESH_TOKEN, SignInRequest, TokenResponse};
-use proto::{AccessToken, CreateAccountRequest, CreateAccountResponse, Device, Password, RefreshToken, SessionId};
+use proto::{
+    AccessToken, CreateAccountRequest, CreateAccountResponse, Device, Password, RefreshToken,
+    SessionId,
+};
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
 use crate::error::ClientError;
@@ -149,7 +155,11 @@ impl Api {
             (StatusCode::TOO_MANY_REQUESTS, _) => ClientError::RateLimited { retry_after }.into(),
             (StatusCode::NOT_FOUND, _) => ClientError::NotFound.into(),
             (s, _) if s.is_client_error() => ClientError::Validation {
-                code: if code.is_empty() { "validation_failed".into() } else { code.into() },
+                code: if code.is_empty() {
+                    "validation_failed".into()
+                } else {
+                    code.into()
+                },
                 message: if body.error_description.is_empty() {
                     format!("the server refused the request ({s})")
                 } else {
@@ -159,56 +169,96 @@ impl Api {
             .into(),
             (s, _) => ClientError::Server {
                 status: s.as_u16(),
-                code: if code.is_empty() { codes::SERVER_ERROR.into() } else { code.into() },
+                code: if code.is_empty() {
+                    codes::SERVER_ERROR.into()
+                } else {
+                    code.into()
+                },
                 message: body.error_description,
             }
             .into(),
         }
     }
 
-    pub(crate) async fn create_account(&self, email: &str, password: &Password) -> ApiResult<CreateAccountResponse> {
+    pub(crate) async fn create_account(
+        &self,
+        email: &str,
+        password: &Password,
+    ) -> ApiResult<CreateAccountResponse> {
         let body = CreateAccountRequest {
             email: email.into(),
             password: password.clone(),
         };
-        self.json(self.req(Method::POST, "/v1/accounts").json(&body)).await
+        self.json(self.req(Method::POST, "/v1/accounts").json(&body))
+            .await
     }
 
-    pub(crate) async fn sign_in(&self, email: &str, password: &Password, device: &Device) -> ApiResult<TokenResponse> {
+    pub(crate) async fn sign_in(
+        &self,
+        email: &str,
+        password: &Password,
+        device: &Device,
+    ) -> ApiResult<TokenResponse> {
         let body = SignInRequest {
             email: email.into(),
             password: password.clone(),
             device: device.clone(),
         };
-        self.json(self.req(Method::POST, "/v1/sessions").json(&body)).await
+        self.json(self.req(Method::POST, "/v1/sessions").json(&body))
+            .await
     }
 
     pub(crate) async fn refresh(&self, token: &RefreshToken) -> ApiResult<TokenResponse> {
-        let form = [("grant_type", GRANT_REFRESH_TOKEN), ("refresh_token", token.expose())];
-        self.json(self.req(Method::POST, "/oauth/token").form(&form)).await
+        let form = [
+            ("grant_type", GRANT_REFRESH_TOKEN),
+            ("refresh_token", token.expose()),
+        ];
+        self.json(self.req(Method::POST, "/oauth/token").form(&form))
+            .await
     }
 
     /// RFC 7009: 200 also for unknown or already revoked tokens.
-    pub(crate) async fn revoke_token(&self, token: &RefreshToken, timeout: Duration) -> ApiResult<()> {
-        let form = [("token", token.expose()), ("token_type_hint", "refresh_token")];
-        self.send(self.req(Method::POST, "/oauth/revoke").timeout(timeout).form(&form))
-            .await
-            .map(drop)
+    pub(crate) async fn revoke_token(
+        &self,
+        token: &RefreshToken,
+        timeout: Duration,
+    ) -> ApiResult<()> {
+        let form = [
+            ("token", token.expose()),
+            ("token_type_hint", "refresh_token"),
+        ];
+        self.send(
+            self.req(Method::POST, "/oauth/revoke")
+                .timeout(timeout)
+                .form(&form),
+        )
+        .await
+        .map(drop)
     }
 
     pub(crate) async fn list_sessions(&self, at: &AccessToken) -> ApiResult<Vec<SessionInfo>> {
-        let list: SessionList = self.json(self.authed(Method::GET, "/v1/sessions", at)).await?;
+        let list: SessionList = self
+            .json(self.authed(Method::GET, "/v1/sessions", at))
+            .await?;
         Ok(list.sessions)
     }
 
     /// Renames a device. The answer's body is the renamed session when the server sends
     /// one; otherwise `None`.
-    pub(crate) async fn rename_session(&self, at: &AccessToken, id: SessionId, name: &str) -> ApiResult<Option<SessionInfo>> {
+    pub(crate) async fn rename_session(
+        &self,
+        at: &AccessToken,
+        id: SessionId,
+        name: &str,
+    ) -> ApiResult<Option<SessionInfo>> {
         let body = RenameRequest {
             device: DeviceRename { name: name.into() },
         };
         let resp = self
-            .send(self.authed(Method::PATCH, &format!("/v1/sessions/{id}"), at).json(&body))
+            .send(
+                self.authed(Method::PATCH, &format!("/v1/sessions/{id}"), at)
+                    .json(&body),
+            )
             .await?;
         let bytes = resp.bytes().await.map_err(|e| self.transport(e))?;
         Ok(serde_json::from_slice::<SessionInfo>(&bytes).ok())
@@ -220,15 +270,23 @@ impl Api {
             .map(drop)
     }
 
-    pub(crate) async fn revoke_scope(&self, at: &AccessToken, scope: RevokeScope) -> ApiResult<u64> {
+    pub(crate) async fn revoke_scope(
+        &self,
+        at: &AccessToken,
+        scope: RevokeScope,
+    ) -> ApiResult<u64> {
         let r: RevokeResponse = self
-            .json(self.authed(Method::POST, "/v1/sessions/revoke", at).json(&RevokeRequest { scope }))
+            .json(
+                self.authed(Method::POST, "/v1/sessions/revoke", at)
+                    .json(&RevokeRequest { scope }),
+            )
             .await?;
         Ok(r.revoked)
     }
 
     pub(crate) async fn activity(&self, at: &AccessToken) -> ApiResult<ActivityList> {
-        self.json(self.authed(Method::GET, "/v1/activity", at)).await
+        self.json(self.authed(Method::GET, "/v1/activity", at))
+            .await
     }
 
     /// Opens the event stream. No overall deadline: it lives as long as the connection.
@@ -261,10 +319,20 @@ mod tests {
 
     #[test]
     fn server_urls_are_normalized_and_checked() {
-        assert_eq!(normalize_server_url("http://127.0.0.1:8080/").unwrap(), "http://127.0.0.1:8080");
-        assert_eq!(normalize_server_url(" https://id.example.com/base/ ").unwrap(), "https://id.example.com/base");
+        assert_eq!(
+            normalize_server_url("http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+        assert_eq!(
+            normalize_server_url(" https://id.example.com/base/ ").unwrap(),
+            "https://id.example.com/base"
+        );
         for bad in ["ftp://x", "nonsense", "https://x/?q=1", "https://u@x", ""] {
-            assert_eq!(normalize_server_url(bad).unwrap_err().code(), "validation_failed", "{bad}");
+            assert_eq!(
+                normalize_server_url(bad).unwrap_err().code(),
+                "validation_failed",
+                "{bad}"
+            );
         }
     }
 }

@@ -32,4 +32,6 @@ pub use http::normalize_server_url;
 pub use manager::{KeychainStatus, Options, PendingReport, SessionManager, Status};
 pub use native::NativeStore;
 pub use session::{LogoutOutcome, Session};
-pub use store::{AccountKey, DEFAULT_KEYCHAIN_TIMEOUT, EntryKind, EntryName, Keychain, SERVICE, TokenStore};
+pub use store::{
+    AccountKey, DEFAULT_KEYCHAIN_TIMEOUT, EntryKind, EntryName, Keychain, SERVICE, TokenStore,
+};

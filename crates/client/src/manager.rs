@@ -93,7 +93,10 @@ impl Shared {
     }
 
     pub(crate) fn forget_session(&self, key: &AccountKey) {
-        self.sessions.lock().unwrap_or_else(|p| p.into_inner()).remove(key);
+        self.sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(key);
     }
 
     /// Read-modify-write of the config file, one at a time in this process.
@@ -108,7 +111,11 @@ impl Shared {
     /// One pass over the pending revocations (only `only`'s, if given). Each one is
     /// done when the server confirms (200, also for an already dead token) and the
     /// keychain slot is gone.
-    pub(crate) async fn retry_pending(&self, only: Option<SessionId>, timeout: Duration) -> PendingReport {
+    pub(crate) async fn retry_pending(
+        &self,
+        only: Option<SessionId>,
+        timeout: Duration,
+    ) -> PendingReport {
         let _one_pass_at_a_time = self.pending_lock.lock().await;
         let pending = match self.config.load() {
             Ok(c) => c.pending_revocations,
@@ -119,7 +126,10 @@ impl Shared {
         };
         let mut confirmed = Vec::new();
         let mut failed: Vec<(SessionId, String)> = Vec::new();
-        for p in pending.iter().filter(|p| only.is_none_or(|sid| sid == p.session_id)) {
+        for p in pending
+            .iter()
+            .filter(|p| only.is_none_or(|sid| sid == p.session_id))
+        {
             let entry = EntryName::pending(&p.key(), p.session_id);
             match self.revoke_one(p, &entry, timeout).await {
                 Ok(()) => confirmed.push(p.session_id),
@@ -131,7 +141,8 @@ impl Shared {
         }
         let updated = self
             .update_config(|c| {
-                c.pending_revocations.retain(|p| !confirmed.contains(&p.session_id));
+                c.pending_revocations
+                    .retain(|p| !confirmed.contains(&p.session_id));
                 for p in c.pending_revocations.iter_mut() {
                     if let Some((_, why)) = failed.iter().find(|(sid, _)| *sid == p.session_id) {
                         p.attempts = p.attempts.saturating_add(1);
@@ -157,7 +168,12 @@ impl Shared {
         }
     }
 
-    async fn revoke_one(&self, p: &PendingRevocation, entry: &EntryName, timeout: Duration) -> Result<()> {
+    async fn revoke_one(
+        &self,
+        p: &PendingRevocation,
+        entry: &EntryName,
+        timeout: Duration,
+    ) -> Result<()> {
         let Some(token) = self.keychain.read(entry).await? else {
             // Nothing left to revoke (removed by hand, or a previous pass got this far).
             return Ok(());
@@ -257,34 +273,58 @@ impl SessionManager {
     }
 
     /// Creates an account (servers with open sign-up).
-    pub async fn create_account(&self, server: &str, email: &str, password: &Password) -> Result<UserId> {
+    pub async fn create_account(
+        &self,
+        server: &str,
+        email: &str,
+        password: &Password,
+    ) -> Result<UserId> {
         let server = normalize_server_url(server)?;
         let api = Api::new(self.shared.http.clone(), &server);
-        let r = api.create_account(email, password).await.map_err(Failure::into_client)?;
+        let r = api
+            .create_account(email, password)
+            .await
+            .map_err(Failure::into_client)?;
         Ok(r.user_id)
     }
 
     /// Signs this device in. The refresh token goes to the keychain before the session
     /// is handed out; if the keychain refuses it, the new session is revoked again and
     /// the keychain error returned: no token is ever kept anywhere else.
-    pub async fn sign_in(&self, server: &str, email: &str, password: &Password, device_name: Option<&str>) -> Result<Session> {
+    pub async fn sign_in(
+        &self,
+        server: &str,
+        email: &str,
+        password: &Password,
+        device_name: Option<&str>,
+    ) -> Result<Session> {
         let server = normalize_server_url(server)?;
         let email = email.trim().to_string();
         let key = AccountKey::new(&server, &email);
         let api = Api::new(self.shared.http.clone(), &server);
         let device = self.device(device_name);
-        let resp = api.sign_in(&email, password, &device).await.map_err(|f| match f {
-            Failure::Unauthorized => ClientError::InvalidCredentials,
-            other => other.into_client(),
-        })?;
+        let resp = api
+            .sign_in(&email, password, &device)
+            .await
+            .map_err(|f| match f {
+                Failure::Unauthorized => ClientError::InvalidCredentials,
+                other => other.into_client(),
+            })?;
         // Signing in again on the same account: the previous session of this device
         // ends properly rather than being orphaned on the server.
         if let Ok(previous) = self.session_for(&key).await {
             let _ = previous.logout().await;
         }
         let entry = EntryName::active(&key);
-        if let Err(e) = self.shared.keychain.write(&entry, &resp.refresh_token).await {
-            let _ = api.revoke_token(&resp.refresh_token, Duration::from_secs(3)).await;
+        if let Err(e) = self
+            .shared
+            .keychain
+            .write(&entry, &resp.refresh_token)
+            .await
+        {
+            let _ = api
+                .revoke_token(&resp.refresh_token, Duration::from_secs(3))
+                .await;
             return Err(e.into());
         }
         let record = AccountRecord {
@@ -294,9 +334,16 @@ impl SessionManager {
             device_name: device.name.clone(),
             signed_in_at: Utc::now(),
         };
-        self.shared.update_config(|c| c.upsert_account(record)).await?;
+        self.shared
+            .update_config(|c| c.upsert_account(record))
+            .await?;
         *self.shared.notice.lock().unwrap_or_else(|p| p.into_inner()) = None;
-        let session = Session::new(self.shared.clone(), key.clone(), resp.session_id, device.name);
+        let session = Session::new(
+            self.shared.clone(),
+            key.clone(),
+            resp.session_id,
+            device.name,
+        );
         session.install(&resp).await;
         self.shared
             .sessions
@@ -329,13 +376,28 @@ impl SessionManager {
 
     /// The session of one account.
     pub async fn session_for(&self, key: &AccountKey) -> Result<Session> {
-        if let Some(s) = self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner()).get(key) {
+        if let Some(s) = self
+            .shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(key)
+        {
             return Ok(s.clone());
         }
         let c = self.shared.config.load()?;
         let record = c.account(key).ok_or(ClientError::NotSignedIn)?;
-        let session = Session::new(self.shared.clone(), key.clone(), record.session_id, record.device_name.clone());
-        let mut map = self.shared.sessions.lock().unwrap_or_else(|p| p.into_inner());
+        let session = Session::new(
+            self.shared.clone(),
+            key.clone(),
+            record.session_id,
+            record.device_name.clone(),
+        );
+        let mut map = self
+            .shared
+            .sessions
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         Ok(map.entry(key.clone()).or_insert(session).clone())
     }
 
@@ -375,7 +437,10 @@ impl SessionManager {
     }
 
     /// Checks that the keychain answers; for an account, that its entry can be read.
-    pub async fn probe_keychain(&self, account: Option<&AccountKey>) -> (KeychainStatus, Option<bool>) {
+    pub async fn probe_keychain(
+        &self,
+        account: Option<&AccountKey>,
+    ) -> (KeychainStatus, Option<bool>) {
         let probe = account
             .map(EntryName::active)
             .unwrap_or_else(|| EntryName::active(&AccountKey::new("probe", "probe")));
@@ -416,7 +481,12 @@ impl SessionManager {
             Some(s) => s.access_token_expires_at().await,
             None => None,
         };
-        let notice = self.shared.notice.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let notice = self
+            .shared
+            .notice
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         Ok(Status {
             // Signed in = the config says so and the keychain still holds the credential
             // (or cannot be asked right now).
@@ -426,7 +496,10 @@ impl SessionManager {
                 .map(|r| r.server.clone())
                 .or(server)
                 .or(c.last_server.clone()),
-            email: record.as_ref().map(|r| r.email.clone()).or(c.last_email.clone()),
+            email: record
+                .as_ref()
+                .map(|r| r.email.clone())
+                .or(c.last_email.clone()),
             session_id: record.as_ref().map(|r| r.session_id),
             device_name: record.as_ref().map(|r| r.device_name.clone()),
             default_device_name: Self::default_device_name(),

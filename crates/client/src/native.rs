@@ -10,7 +10,10 @@ use proto::RefreshToken;
 use crate::error::KeychainError;
 use crate::store::{EntryName, TokenStore};
 
-#[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
 const BACKEND: &str = "Secret Service keyring";
 #[cfg(target_os = "macos")]
 const BACKEND: &str = "macOS Keychain";
@@ -19,7 +22,10 @@ const BACKEND: &str = "Windows Credential Manager";
 #[cfg(not(any(unix, windows)))]
 const BACKEND: &str = "OS keychain";
 
-#[cfg(all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))))]
+#[cfg(all(
+    unix,
+    not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+))]
 fn open_store() -> keyring_core::Result<Arc<CredentialStore>> {
     Ok(zbus_secret_service_keyring_store::Store::new()?)
 }
@@ -35,7 +41,10 @@ fn open_store() -> keyring_core::Result<Arc<CredentialStore>> {
 }
 
 #[cfg(not(any(
-    all(unix, not(any(target_os = "macos", target_os = "ios", target_os = "android"))),
+    all(
+        unix,
+        not(any(target_os = "macos", target_os = "ios", target_os = "android"))
+    ),
     target_os = "macos",
     target_os = "windows"
 )))]

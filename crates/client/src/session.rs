@@ -38,7 +38,10 @@ impl Access {
         Self {
             token: resp.access_token.clone(),
             expires_at: Instant::now() + lifetime,
-            expires_utc: Utc::now() + chrono::Duration::seconds(i64::try_from(resp.expires_in).unwrap_or(i64::MAX / 2_000)),
+            expires_utc: Utc::now()
+                + chrono::Duration::seconds(
+                    i64::try_from(resp.expires_in).unwrap_or(i64::MAX / 2_000),
+                ),
             // Refresh ahead of expiry: 30 s early, or half the lifetime if it is short.
             refresh_margin: (lifetime / 2).min(Duration::from_secs(30)),
             generation,
@@ -94,7 +97,12 @@ impl std::fmt::Debug for Session {
 }
 
 impl Session {
-    pub(crate) fn new(shared: Arc<Shared>, key: AccountKey, session_id: SessionId, device_name: String) -> Self {
+    pub(crate) fn new(
+        shared: Arc<Shared>,
+        key: AccountKey,
+        session_id: SessionId,
+        device_name: String,
+    ) -> Self {
         let api = Api::new(shared.http.clone(), &key.server);
         Self {
             inner: Arc::new(SessionInner {
@@ -167,14 +175,22 @@ impl Session {
 
     /// When the access token in memory expires, if there is one.
     pub async fn access_token_expires_at(&self) -> Option<DateTime<Utc>> {
-        self.inner.tokens.lock().await.access.as_ref().map(|a| a.expires_utc)
+        self.inner
+            .tokens
+            .lock()
+            .await
+            .access
+            .as_ref()
+            .map(|a| a.expires_utc)
     }
 
     /// Makes sure a usable access token is in memory (refreshing if needed) and
     /// returns its expiry. Proves the session is alive on the server.
     pub async fn ensure_fresh(&self) -> Result<DateTime<Utc>> {
         self.token().await?;
-        self.access_token_expires_at().await.ok_or(ClientError::NotSignedIn)
+        self.access_token_expires_at()
+            .await
+            .ok_or(ClientError::NotSignedIn)
     }
 
     /// A usable access token, refreshed first if it is missing or about to expire.
@@ -190,7 +206,11 @@ impl Session {
     /// already done so while this one waited.
     pub(crate) async fn refresh_after_401(&self, generation: u64) -> Result<(AccessToken, u64)> {
         let mut st = self.inner.tokens.lock().await;
-        if let Some(a) = st.access.as_ref().filter(|a| a.generation != generation && a.fresh()) {
+        if let Some(a) = st
+            .access
+            .as_ref()
+            .filter(|a| a.generation != generation && a.fresh())
+        {
             return Ok((a.token.clone(), a.generation));
         }
         st.access = None;
@@ -246,7 +266,9 @@ impl Session {
             Ok(v) => Ok(v),
             Err(Failure::Unauthorized) => {
                 let (token, _) = self.refresh_after_401(generation).await?;
-                f(self.inner.api.clone(), token).await.map_err(Failure::into_client)
+                f(self.inner.api.clone(), token)
+                    .await
+                    .map_err(Failure::into_client)
             }
             Err(e) => Err(e.into_client()),
         }
@@ -254,7 +276,8 @@ impl Session {
 
     /// The account's live sessions, this device first.
     pub async fn list_devices(&self) -> Result<Vec<SessionInfo>> {
-        self.call(|api, t| async move { api.list_sessions(&t).await }).await
+        self.call(|api, t| async move { api.list_sessions(&t).await })
+            .await
     }
 
     /// Finds a device by id or by its (case-insensitive, unique) name.
@@ -262,7 +285,10 @@ impl Session {
         let devices = self.list_devices().await?;
         let wanted = id_or_name.trim();
         if let Ok(id) = wanted.parse::<SessionId>() {
-            return devices.into_iter().find(|d| d.id == id).ok_or(ClientError::NotFound);
+            return devices
+                .into_iter()
+                .find(|d| d.id == id)
+                .ok_or(ClientError::NotFound);
         }
         let mut matches: Vec<SessionInfo> = devices
             .into_iter()
@@ -306,7 +332,8 @@ impl Session {
 
     /// Signs one device out. Signing out this very device also wipes it locally.
     pub async fn sign_out_device(&self, id: SessionId) -> Result<()> {
-        self.call(|api, t| async move { api.delete_session(&t, id).await }).await?;
+        self.call(|api, t| async move { api.delete_session(&t, id).await })
+            .await?;
         if id == self.inner.session_id {
             self.end_confirmed().await?;
         }
@@ -330,7 +357,9 @@ impl Session {
 
     /// The account's security history, newest first.
     pub async fn activity(&self) -> Result<Vec<ActivityEvent>> {
-        let list = self.call(|api, t| async move { api.activity(&t).await }).await?;
+        let list = self
+            .call(|api, t| async move { api.activity(&t).await })
+            .await?;
         Ok(list.events)
     }
 
@@ -370,7 +399,9 @@ impl Session {
         }
         self.stop_events();
         shared.forget_session(&key);
-        let report = shared.retry_pending(Some(sid), Duration::from_secs(3)).await;
+        let report = shared
+            .retry_pending(Some(sid), Duration::from_secs(3))
+            .await;
         Ok(LogoutOutcome {
             revoked_on_server: report.confirmed > 0,
             pending_revocations: report.remaining,
@@ -448,7 +479,11 @@ impl Session {
     /// Starts following the event stream in the background (idempotent). Requires a
     /// Tokio runtime.
     pub fn start_events(&self) {
-        let mut task = self.inner.events_task.lock().unwrap_or_else(|p| p.into_inner());
+        let mut task = self
+            .inner
+            .events_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
         if task.as_ref().is_some_and(|t| !t.is_finished()) || self.is_ended() {
             return;
         }
@@ -457,7 +492,13 @@ impl Session {
 
     /// Stops following the event stream.
     pub fn stop_events(&self) {
-        if let Some(t) = self.inner.events_task.lock().unwrap_or_else(|p| p.into_inner()).take() {
+        if let Some(t) = self
+            .inner
+            .events_task
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        {
             t.abort();
         }
         self.inner.online.store(false, Ordering::SeqCst);

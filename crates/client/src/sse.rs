@@ -56,7 +56,11 @@ impl SseParser {
                 return None;
             }
             return Some(SseEvent {
-                name: if name.is_empty() { "message".into() } else { name },
+                name: if name.is_empty() {
+                    "message".into()
+                } else {
+                    name
+                },
                 data: data.join("\n"),
                 id: self.id.clone(),
             });
@@ -100,7 +104,13 @@ mod tests {
     #[test]
     fn garbage_never_panics() {
         let mut p = SseParser::default();
-        for chunk in [&b"\xff\xfe:\r\r\n\n"[..], b"data", b"\n", b"\n", b"event:\n\n"] {
+        for chunk in [
+            &b"\xff\xfe:\r\r\n\n"[..],
+            b"data",
+            b"\n",
+            b"\n",
+            b"event:\n\n",
+        ] {
             let _ = p.feed(chunk);
         }
     }

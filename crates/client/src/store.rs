@@ -145,7 +145,11 @@ impl Keychain {
         self.run(move |s| s.read(&entry)).await
     }
 
-    pub async fn write(&self, entry: &EntryName, token: &RefreshToken) -> Result<(), KeychainError> {
+    pub async fn write(
+        &self,
+        entry: &EntryName,
+        token: &RefreshToken,
+    ) -> Result<(), KeychainError> {
         let entry = entry.clone();
         let token = token.clone();
         self.run(move |s| s.write(&entry, &token)).await
@@ -207,7 +211,12 @@ pub(crate) mod memory {
             if let Some(d) = delay {
                 std::thread::sleep(d);
             }
-            match self.fail_with.lock().unwrap_or_else(|p| p.into_inner()).clone() {
+            match self
+                .fail_with
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone()
+            {
                 Some(e) => Err(e),
                 None => Ok(()),
             }
@@ -219,10 +228,6 @@ pub(crate) mod memory {
                 .unwrap_or_else(|p| p.into_inner())
                 .get(&(entry.service().to_string(), entry.user()))
                 .cloned()
-        }
-
-        pub fn len(&self) -> usize {
-            self.entries.lock().unwrap_or_else(|p| p.into_inner()).len()
         }
     }
 
@@ -239,7 +244,10 @@ pub(crate) mod memory {
             self.entries
                 .lock()
                 .unwrap_or_else(|p| p.into_inner())
-                .insert((entry.service().to_string(), entry.user()), token.expose().to_string());
+                .insert(
+                    (entry.service().to_string(), entry.user()),
+                    token.expose().to_string(),
+                );
             Ok(())
         }
         fn delete(&self, entry: &EntryName) -> Result<(), KeychainError> {

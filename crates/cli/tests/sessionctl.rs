@@ -1,0 +1,703 @@
+//! `sessionctl` as a person uses it: the real binary, the real server, the real
+//! Secret Service. Run with: scripts/with-secret-service cargo test -p sessionctl
+//!
+//! Golden files live in tests/golden; `UPDATE_GOLDEN=1` rewrites them.
+#![cfg(target_os = "linux")]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use testkit::TestServer;
+
+const PW: &str = "correct horse battery staple";
+
+fn require_secret_service() {
+    if std::env::var("SESSION_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
+        panic!(
+            "\n\nThis test uses the real OS keychain (Secret Service over D-Bus).\n\
+             Run it inside a private, unlocked gnome-keyring:\n\n    \
+             scripts/with-secret-service cargo test -p sessionctl\n\n\
+             (needs the apt packages dbus dbus-x11 gnome-keyring; CI always runs it this way)\n"
+        );
+    }
+}
+
+/// One user's machine: a private HOME (config dir inside), on a given D-Bus session.
+struct Machine {
+    home: tempfile::TempDir,
+    bus: Option<String>,
+    runtime_dir: PathBuf,
+}
+
+impl Machine {
+    /// On the Secret Service that scripts/with-secret-service provides.
+    fn new() -> Self {
+        Self::on_bus(std::env::var("DBUS_SESSION_BUS_ADDRESS").ok())
+    }
+
+    fn on_bus(bus: Option<String>) -> Self {
+        let home = tempfile::tempdir().unwrap();
+        let runtime_dir = home.path().join("run");
+        std::fs::create_dir_all(&runtime_dir).unwrap();
+        Self {
+            home,
+            bus,
+            runtime_dir,
+        }
+    }
+
+    fn cmd(&self, server: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_sessionctl"));
+        // Nothing from the test's own environment leaks in but what a user would have.
+        c.env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("HOME", self.home.path())
+            .env("XDG_CONFIG_HOME", self.home.path().join(".config"))
+            .env("XDG_RUNTIME_DIR", &self.runtime_dir)
+            .env("SESSIONCTL_SERVER", server)
+            .args(args)
+            .stdin(Stdio::null());
+        if let Some(bus) = &self.bus {
+            c.env("DBUS_SESSION_BUS_ADDRESS", bus);
+        }
+        c
+    }
+
+    fn run(&self, server: &str, args: &[&str]) -> Output {
+        self.cmd(server, args).output().unwrap()
+    }
+
+    fn login(&self, server: &str, email: &str, device: &str) -> Output {
+        let mut child = self
+            .cmd(
+                server,
+                &[
+                    "login",
+                    "--email",
+                    email,
+                    "--device-name",
+                    device,
+                    "--password-stdin",
+                ],
+            )
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(format!("{PW}\n").as_bytes())
+            .unwrap();
+        child.wait_with_output().unwrap()
+    }
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// Replaces what changes from run to run with placeholders.
+fn mask(text: &str, server: &str) -> String {
+    let mut out = text.replace(server, "<SERVER>");
+    let mut result = String::new();
+    // UUIDs: 8-4-4-4-12 hex.
+    let bytes: Vec<char> = out.chars().collect();
+    let mut i = 0;
+    while i < bytes.len() {
+        if i + 36 <= bytes.len() {
+            let cand: String = bytes[i..i + 36].iter().collect();
+            if uuid::Uuid::try_parse(&cand).is_ok() && cand.chars().nth(8) == Some('-') {
+                result.push_str("<ID>");
+                i += 36;
+                continue;
+            }
+        }
+        result.push(bytes[i]);
+        i += 1;
+    }
+    out = result;
+    let os = whoami::distro();
+    if !os.is_empty() {
+        out = out.replace(&os, "<OS>");
+    }
+    let re_time = |s: &str| -> String {
+        // HH:MM:SS UTC, YYYY-MM-DD HH:MM UTC, "in about N min".
+        let mut s = s.to_string();
+        for (pat_len, check, placeholder) in [
+            (20usize, 0u8, "<DATE>"), // YYYY-MM-DD HH:MM UTC
+            (12, 1, "<TIME>"),        // HH:MM:SS UTC
+        ] {
+            let chars: Vec<char> = s.chars().collect();
+            let mut r = String::new();
+            let mut i = 0;
+            while i < chars.len() {
+                if i + pat_len <= chars.len() {
+                    let c: String = chars[i..i + pat_len].iter().collect();
+                    let ok = match check {
+                        0 => {
+                            c.ends_with(" UTC")
+                                && c.as_bytes()[4] == b'-'
+                                && c.as_bytes()[13] == b':'
+                        }
+                        _ => {
+                            c.ends_with(" UTC")
+                                && c.as_bytes()[2] == b':'
+                                && c.as_bytes()[5] == b':'
+                        }
+                    };
+                    if ok {
+                        r.push_str(placeholder);
+                        i += pat_len;
+                        continue;
+                    }
+                }
+                r.push(chars[i]);
+                i += 1;
+            }
+            s = r;
+        }
+        s
+    };
+    out = re_time(&out);
+    if let Some(start) = out.find("in about ") {
+        if let Some(end) = out[start..].find(" min") {
+            out.replace_range(start + 9..start + end, "<N>");
+        }
+    }
+    // Column widths depend on the masked values: compare content, not padding.
+    out.lines()
+        .map(|l| {
+            l.split("  ")
+                .filter(|p| !p.is_empty())
+                .map(str::trim)
+                .collect::<Vec<_>>()
+                .join("  ")
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+        + "\n"
+}
+
+fn golden(name: &str, actual: &str) {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/golden")
+        .join(name);
+    if std::env::var("UPDATE_GOLDEN").as_deref() == Ok("1") {
+        std::fs::write(&path, actual).unwrap();
+        return;
+    }
+    let expected = std::fs::read_to_string(&path).unwrap_or_else(|_| {
+        panic!(
+            "missing golden file {}; run with UPDATE_GOLDEN=1 to create it",
+            path.display()
+        )
+    });
+    assert_eq!(actual, expected, "output differs from {}", path.display());
+}
+
+/// The whole story in the terminal: sign in, see the devices, rename and sign out the
+/// phone, check the status, sign out; every human output pinned by a golden file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_everyday_commands_print_what_the_golden_files_say() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("alice@example.com", PW).await;
+    let m = Machine::new();
+
+    let out = m.login(url, "alice@example.com", "alice-laptop");
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("login.txt", &mask(&stdout(&out), url));
+
+    let phone = server.sign_in("alice@example.com", PW, "alice-phone").await;
+    let out = m.run(url, &["devices"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("devices.txt", &mask(&stdout(&out), url));
+
+    let out = m.run(url, &["rename", "alice-phone", "old phone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("rename.txt", &mask(&stdout(&out), url));
+
+    let out = m.run(url, &["revoke", "old phone"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("revoke.txt", &mask(&stdout(&out), url));
+    assert!(server.session_is_revoked(phone.session_id).await);
+
+    let out = m.run(url, &["status"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("status.txt", &mask(&stdout(&out), url));
+
+    server
+        .sign_in("alice@example.com", PW, "alice-tablet")
+        .await;
+    let out = m.run(url, &["logout", "--others"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("logout-others.txt", &mask(&stdout(&out), url));
+
+    let out = m.run(url, &["logout"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("logout.txt", &mask(&stdout(&out), url));
+
+    let out = m.run(url, &["status"]);
+    assert_eq!(out.status.code(), Some(3));
+    golden("status-signed-out.txt", &mask(&stdout(&out), url));
+
+    let out = m.run(url, &["devices"]);
+    assert_eq!(out.status.code(), Some(3), "not signed in is exit code 3");
+    golden(
+        "devices-not-signed-in.stderr.txt",
+        &mask(&stderr(&out), url),
+    );
+}
+
+/// `--json` outputs have a stable shape.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_outputs_have_a_stable_shape() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("bob@example.com", PW).await;
+    let m = Machine::new();
+    assert!(
+        m.login(url, "bob@example.com", "bob-laptop")
+            .status
+            .success()
+    );
+    server.sign_in("bob@example.com", PW, "bob-phone").await;
+
+    let out = m.run(url, &["devices", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sessions = v["sessions"].as_array().unwrap();
+    assert_eq!(sessions.len(), 2);
+    let mut keys: Vec<&str> = sessions[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "created_at",
+            "current",
+            "device",
+            "id",
+            "last_ip",
+            "last_seen_at"
+        ]
+    );
+    let mut dkeys: Vec<&str> = sessions[0]["device"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    dkeys.sort();
+    assert_eq!(dkeys, ["app_version", "name", "os_version", "platform"]);
+    assert_eq!(sessions[0]["current"], true);
+    assert_eq!(sessions[0]["device"]["name"], "bob-laptop");
+
+    let out = m.run(url, &["status", "--json"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        [
+            "access_token_expires_at",
+            "default_device_name",
+            "device_name",
+            "email",
+            "keychain",
+            "online",
+            "pending",
+            "pending_revocations",
+            "server_url",
+            "session_id",
+            "signed_in",
+            "signed_out_notice"
+        ]
+    );
+    assert_eq!(v["signed_in"], true);
+    assert_eq!(v["email"], "bob@example.com");
+    assert_eq!(v["keychain"]["available"], true);
+    assert_eq!(v["pending_revocations"], 0);
+    assert!(v["access_token_expires_at"].is_string());
+
+    // Errors too, with --json: a code a script can match on.
+    assert!(m.run(url, &["logout"]).status.success());
+    let out = m.run(url, &["devices", "--json"]);
+    assert_eq!(out.status.code(), Some(3));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["error"]["code"], "not_signed_in");
+}
+
+/// The password goes in through stdin (or a no-echo prompt): never on the command line,
+/// never in the environment of the process.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_is_never_in_argv_or_the_environment() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("carol@example.com", PW).await;
+    let m = Machine::new();
+
+    // There is no flag that takes a password.
+    let out = m.run(
+        url,
+        &["login", "--email", "carol@example.com", "--password", PW],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stdout(&out).contains(PW));
+    // No terminal and no --password-stdin: refuse rather than read an echoed password.
+    let out = m.run(url, &["login", "--email", "carol@example.com"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).contains("--password-stdin"),
+        "{}",
+        stderr(&out)
+    );
+
+    // While sessionctl waits for the password, look at its argv and environment.
+    let mut child = m
+        .cmd(
+            url,
+            &["login", "--email", "carol@example.com", "--password-stdin"],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let pid = child.id();
+    std::thread::sleep(Duration::from_millis(300));
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(PW.as_bytes()).unwrap();
+    // Still running until stdin ends (read_line waits for the newline or EOF).
+    let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap();
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap();
+    assert!(!String::from_utf8_lossy(&cmdline).contains(PW));
+    assert!(!String::from_utf8_lossy(&environ).contains(PW));
+    stdin.write_all(b"\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(!stdout(&out).contains(PW) && !stderr(&out).contains(PW));
+}
+
+/// Usage errors are exit code 2, with words that say what to do.
+#[test]
+fn usage_errors_exit_with_2() {
+    let m = Machine::on_bus(None);
+    for args in [
+        &["bogus"][..],
+        &["login"],
+        &["rename", "x"],
+        &["logout", "--others", "--everywhere"],
+    ] {
+        let out = m.run("http://127.0.0.1:9", args);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+    }
+    let out = m
+        .cmd("http://127.0.0.1:9", &["login", "--email", "a@b"])
+        .env_remove("SESSIONCTL_SERVER")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = m.run("http://127.0.0.1:9", &["--help"]);
+    assert!(out.status.success());
+}
+
+/// An unreachable server is a plain failure (1) that says what to check.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_says_what_to_check() {
+    require_secret_service();
+    let m = Machine::new();
+    let mut child = m
+        .cmd(
+            "http://127.0.0.1:9",
+            &["login", "--email", "a@b.c", "--password-stdin"],
+        )
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(b"pw\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    golden(
+        "unreachable.stderr.txt",
+        &mask(&stderr(&out), "http://127.0.0.1:9"),
+    );
+}
+
+// ---------------------------------------------------------------------------------
+// A keychain that is locked, or not there at all. These run on private D-Bus buses
+// of their own, so they cannot disturb the shared keyring of the other tests.
+
+/// A D-Bus session bus with no service activation: only what the test starts is there.
+struct PrivateBus {
+    dir: tempfile::TempDir,
+    daemon: std::process::Child,
+    keyring: Option<std::process::Child>,
+    address: String,
+}
+
+impl PrivateBus {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-Bus Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:dir={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                dir.path().display()
+            ),
+        )
+        .unwrap();
+        let mut daemon = Command::new("dbus-daemon")
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon (apt package dbus)");
+        let mut line = String::new();
+        std::io::BufRead::read_line(
+            &mut std::io::BufReader::new(daemon.stdout.take().unwrap()),
+            &mut line,
+        )
+        .unwrap();
+        Self {
+            dir,
+            daemon,
+            keyring: None,
+            address: line.trim().to_string(),
+        }
+    }
+
+    /// Starts gnome-keyring's Secret Service on this bus, unlocked.
+    fn with_unlocked_keyring(mut self) -> Self {
+        let data = self.dir.path().join("data");
+        let run = self.dir.path().join("run");
+        std::fs::create_dir_all(&data).unwrap();
+        std::fs::create_dir_all(&run).unwrap();
+        let mut child = Command::new("gnome-keyring-daemon")
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("XDG_DATA_HOME", &data)
+            .env("XDG_RUNTIME_DIR", &run)
+            .env_remove("DISPLAY")
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon (apt package gnome-keyring)");
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(b"private-bus")
+            .unwrap();
+        self.keyring = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.has_owner("org.freedesktop.secrets") {
+            assert!(
+                Instant::now() < deadline,
+                "gnome-keyring never came up on the private bus"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        self
+    }
+
+    fn has_owner(&self, name: &str) -> bool {
+        let out = Command::new("dbus-send")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.DBus",
+                "/org/freedesktop/DBus",
+                "org.freedesktop.DBus.NameHasOwner",
+                &format!("string:{name}"),
+            ])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).contains("boolean true")
+    }
+
+    /// Locks every collection, as a screen lock or `Lock` from the desktop would.
+    fn lock_keyring(&self) {
+        let out = Command::new("dbus-send")
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .args([
+                "--session",
+                "--print-reply",
+                "--dest=org.freedesktop.secrets",
+                "/org/freedesktop/secrets",
+                "org.freedesktop.Secret.Service.Lock",
+                "array:objpath:/org/freedesktop/secrets/collection/login",
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "lock: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for PrivateBus {
+    fn drop(&mut self) {
+        if let Some(k) = &mut self.keyring {
+            let _ = k.kill();
+            let _ = k.wait();
+        }
+        let _ = self.daemon.kill();
+        let _ = self.daemon.wait();
+    }
+}
+
+/// A locked keyring gives a clear error within 5 s, never a hang, and no file.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_keyring_is_a_clear_error_within_five_seconds() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("dora@example.com", PW).await;
+    let bus = PrivateBus::start().with_unlocked_keyring();
+    let m = Machine::on_bus(Some(bus.address.clone()));
+    let out = m.login(url, "dora@example.com", "dora-pc");
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    bus.lock_keyring();
+    let started = Instant::now();
+    let out = m.run(url, &["devices"]);
+    let took = started.elapsed();
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("locked") || err.contains("did not answer"),
+        "{err}"
+    );
+    assert!(
+        err.contains("Unlock your keyring"),
+        "the error names the fix: {err}"
+    );
+    assert!(!err.contains("rt_"));
+    assert_eq!(files_with_tokens(m.home.path()), Vec::<PathBuf>::new());
+
+    // status says so too, and still exits quickly.
+    let started = Instant::now();
+    let out = m.run(url, &["status", "--json"]);
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["keychain"]["available"], false, "{v}");
+    assert_eq!(v["keychain"]["code"], "keychain_locked");
+}
+
+/// No Secret Service on the bus at all: a clear error naming the fix, and no token is
+/// kept anywhere (the session the server opened is revoked again).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_secret_service_is_a_clear_error_and_nothing_is_written() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("eve@example.com", PW).await;
+    let bus = PrivateBus::start();
+    assert!(!bus.has_owner("org.freedesktop.secrets"));
+    let m = Machine::on_bus(Some(bus.address.clone()));
+    let started = Instant::now();
+    let out = m.login(url, "eve@example.com", "eve-pc");
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no Secret Service keyring is available"),
+        "{err}"
+    );
+    assert!(
+        err.contains("gnome-keyring"),
+        "the error names the fix: {err}"
+    );
+    assert!(err.contains("never stored in a file"), "{err}");
+    assert_eq!(files_with_tokens(m.home.path()), Vec::<PathBuf>::new());
+    // The session the server opened for this sign-in was closed again: another device
+    // of the account sees only itself.
+    let other = server.sign_in("eve@example.com", PW, "eve-phone").await;
+    let list: serde_json::Value = reqwest::Client::new()
+        .get(format!("{url}/v1/sessions"))
+        .bearer_auth(other.access_token.expose())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["sessions"].as_array().unwrap().len(), 1, "{list}");
+}
+
+/// No D-Bus session at all (a bare SSH login): the same clear error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_dbus_session_at_all_is_a_clear_error() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("finn@example.com", PW).await;
+    let m = Machine::on_bus(None);
+    let out = m.login(url, "finn@example.com", "finn-pc");
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("no Secret Service keyring is available"),
+        "{err}"
+    );
+    assert_eq!(files_with_tokens(m.home.path()), Vec::<PathBuf>::new());
+}
+
+/// Every file under `root` that contains something shaped like a refresh token.
+fn files_with_tokens(root: &Path) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if let Ok(bytes) = std::fs::read(&p) {
+            if String::from_utf8_lossy(&bytes).contains("rt_") {
+                hits.push(p);
+            }
+        }
+    }
+    hits
+}

@@ -1,0 +1,273 @@
+//! Shared by the client's integration tests: the real Secret Service check, direct
+//! keychain reads (not through the client), a counting proxy in front of the server,
+//! and a scan for token files.
+
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse, Response};
+use client::{Keychain, Options, SessionManager};
+
+/// These tests need the real Secret Service. Fail loudly, saying how to run them,
+/// rather than skip silently.
+pub fn require_secret_service() {
+    if std::env::var("SESSION_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
+        panic!(
+            "\n\nThis test uses the real OS keychain (Secret Service over D-Bus).\n\
+             Run it inside a private, unlocked gnome-keyring:\n\n    \
+             scripts/with-secret-service cargo test -p session-client\n\n\
+             (needs the apt packages dbus dbus-x11 gnome-keyring; CI always runs it this way)\n"
+        );
+    }
+}
+
+/// Reads a keychain entry straight from the Secret Service, bypassing the client.
+pub fn keychain_entry(user: &str) -> Option<String> {
+    static STORE: std::sync::OnceLock<Arc<keyring_core::CredentialStore>> =
+        std::sync::OnceLock::new();
+    let store = STORE.get_or_init(|| {
+        zbus_secret_service_keyring_store::Store::new().expect("Secret Service store")
+    });
+    let entry = keyring_core::Entry::new_in_store(store, "session-manager", user).expect("entry");
+    match entry.get_password() {
+        Ok(p) => Some(p),
+        Err(keyring_core::Error::NoEntry) => None,
+        Err(e) => panic!("reading the keychain: {e}"),
+    }
+}
+
+/// The keychain "user" of an account's usable credential (as the client names it).
+pub fn active_user(server: &str, email: &str) -> String {
+    client::EntryName::active(&client::AccountKey::new(server, email)).user()
+}
+
+pub fn pending_user(server: &str, email: &str, sid: proto::SessionId) -> String {
+    client::EntryName::pending(&client::AccountKey::new(server, email), sid).user()
+}
+
+/// A client as one device would run it: its own config dir, the real keychain.
+pub struct Device {
+    pub dir: tempfile::TempDir,
+    pub manager: SessionManager,
+}
+
+impl Device {
+    pub fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let manager = Self::manager_in(dir.path());
+        Self { dir, manager }
+    }
+
+    /// A fresh manager on the same config dir: the next start of the program.
+    pub fn restart(&self) -> SessionManager {
+        Self::manager_in(self.dir.path())
+    }
+
+    fn manager_in(dir: &Path) -> SessionManager {
+        SessionManager::new(Options {
+            config_dir: Some(dir.join("session-manager")),
+            keychain: Some(Keychain::native()),
+            app_version: Some("test".into()),
+        })
+        .unwrap()
+    }
+}
+
+/// A reverse proxy in front of the server that counts `/oauth/token` calls and
+/// remembers every token it sees, and can refuse one access token with a 401.
+#[derive(Clone)]
+pub struct Proxy {
+    pub url: String,
+    state: Arc<ProxyState>,
+}
+
+struct ProxyState {
+    upstream: String,
+    http: reqwest::Client,
+    token_calls: AtomicUsize,
+    refuse_bearer: Mutex<Option<String>>,
+    seen_secrets: Mutex<Vec<String>>,
+    first_access_token: Mutex<Option<String>>,
+}
+
+impl Proxy {
+    pub async fn start(upstream: &str) -> Proxy {
+        let state = Arc::new(ProxyState {
+            upstream: upstream.trim_end_matches('/').to_string(),
+            http: reqwest::Client::new(),
+            token_calls: AtomicUsize::new(0),
+            refuse_bearer: Mutex::new(None),
+            seen_secrets: Mutex::new(Vec::new()),
+            first_access_token: Mutex::new(None),
+        });
+        let app = axum::Router::new()
+            .fallback(forward)
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move {
+            axum::serve(listener, app).await.unwrap();
+        });
+        Proxy { url, state }
+    }
+
+    /// How many `POST /oauth/token` requests reached the server.
+    pub fn token_calls(&self) -> usize {
+        self.state.token_calls.load(Ordering::SeqCst)
+    }
+
+    /// Every refresh and access token that went through, for the file scan.
+    pub fn seen_secrets(&self) -> Vec<String> {
+        self.state.seen_secrets.lock().unwrap().clone()
+    }
+
+    /// From now on, answer 401 `invalid_token` to requests bearing the access token of
+    /// the first sign-in, as the server does for a token that is no longer accepted.
+    pub fn refuse_first_access_token(&self) {
+        let t = self.state.first_access_token.lock().unwrap().clone();
+        *self.state.refuse_bearer.lock().unwrap() = t;
+    }
+}
+
+async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
+    let (parts, body) = req.into_parts();
+    let path = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_default();
+    if parts.method == axum::http::Method::POST && parts.uri.path() == "/oauth/token" {
+        st.token_calls.fetch_add(1, Ordering::SeqCst);
+    }
+    let bearer = parts
+        .headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::to_string);
+    if let (Some(b), Some(refused)) = (&bearer, st.refuse_bearer.lock().unwrap().clone())
+        && *b == refused
+    {
+        return (
+            StatusCode::UNAUTHORIZED,
+            [
+                ("www-authenticate", "Bearer error=\"invalid_token\""),
+                ("content-type", "application/json"),
+            ],
+            r#"{"error":"invalid_token","error_description":"token no longer accepted"}"#,
+        )
+            .into_response();
+    }
+    let bytes = axum::body::to_bytes(body, 1 << 20)
+        .await
+        .unwrap_or_default();
+    let mut rb = st
+        .http
+        .request(parts.method.clone(), format!("{}{}", st.upstream, path))
+        .body(bytes.to_vec());
+    for (k, v) in parts.headers.iter() {
+        if k != "host" && k != "content-length" {
+            rb = rb.header(k, v);
+        }
+    }
+    let resp = match rb.send().await {
+        Ok(r) => r,
+        Err(_) => return StatusCode::BAD_GATEWAY.into_response(),
+    };
+    let status = resp.status();
+    let mut headers = HeaderMap::new();
+    for (k, v) in resp.headers() {
+        if k != "content-length" && k != "transfer-encoding" {
+            headers.insert(k.clone(), v.clone());
+        }
+    }
+    let is_stream = headers
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/event-stream"));
+    if is_stream {
+        let body = Body::from_stream(resp.bytes_stream());
+        return (status, headers, body).into_response();
+    }
+    let bytes = resp.bytes().await.unwrap_or_default();
+    if let Ok(v) = serde_json::from_slice::<serde_json::Value>(&bytes) {
+        let mut seen = st.seen_secrets.lock().unwrap();
+        for field in ["refresh_token", "access_token"] {
+            if let Some(t) = v.get(field).and_then(|t| t.as_str()) {
+                seen.push(t.to_string());
+            }
+        }
+        if path == "/v1/sessions"
+            && let Some(t) = v.get("access_token").and_then(|t| t.as_str())
+        {
+            st.first_access_token
+                .lock()
+                .unwrap()
+                .get_or_insert_with(|| t.to_string());
+        }
+    }
+    (status, headers, bytes).into_response()
+}
+
+/// Every file under `roots`, written since `since`, whose bytes contain one of `secrets`.
+pub fn files_containing(
+    roots: &[PathBuf],
+    secrets: &[String],
+    since: std::time::SystemTime,
+) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack: Vec<PathBuf> = roots.to_vec();
+    let mut visited = 0usize;
+    while let Some(p) = stack.pop() {
+        visited += 1;
+        if visited > 200_000 {
+            break;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if meta.is_file()
+            && meta.len() < 64 << 20
+            && meta.modified().is_ok_and(|m| m >= since)
+        {
+            if let Ok(bytes) = std::fs::read(&p) {
+                let text = String::from_utf8_lossy(&bytes);
+                if secrets
+                    .iter()
+                    .any(|s| !s.is_empty() && text.contains(s.as_str()))
+                {
+                    hits.push(p);
+                }
+            }
+        }
+    }
+    hits
+}
+
+/// Polls `cond` every 10 ms until it holds or `limit` passes; returns how long it took.
+pub async fn within(
+    limit: std::time::Duration,
+    mut cond: impl FnMut() -> bool,
+) -> Option<std::time::Duration> {
+    let start = std::time::Instant::now();
+    while start.elapsed() < limit {
+        if cond() {
+            return Some(start.elapsed());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    cond().then(|| start.elapsed())
+}
+
+pub type Env = HashMap<String, String>;
