@@ -68,7 +68,7 @@ export function sortDevices(list: readonly SessionInfo[]): SessionInfo[] {
 }
 
 /** The longest device name the UI accepts (see docs/app-ipc.md). */
-export const MAX_DEVICE_NAME = 64;
+export const MAX_DEVICE_NAME = 100;
 
 /** null when the name is fine, else the message to show. */
 export function validateDeviceName(name: string): string | null {

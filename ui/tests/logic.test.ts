@@ -128,8 +128,8 @@ describe("devices", () => {
   it("validates device names", () => {
     expect(validateDeviceName("Work laptop")).toBeNull();
     expect(validateDeviceName("   ")).toBe("Enter a device name.");
-    expect(validateDeviceName("x".repeat(64))).toBeNull();
-    expect(validateDeviceName("x".repeat(65))).toMatch(/at most 64/);
+    expect(validateDeviceName("x".repeat(100))).toBeNull();
+    expect(validateDeviceName("x".repeat(101))).toMatch(/at most 100/);
     expect(validateDeviceName("bad\u0007name")).not.toBeNull();
   });
 
