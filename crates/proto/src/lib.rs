@@ -14,6 +14,7 @@ pub mod events;
 pub mod introspection;
 pub mod revocations;
 pub mod sessions;
+pub mod sse;
 pub mod tokens;
 
 pub use ids::{IdParseError, Jti, SessionId, UserId};

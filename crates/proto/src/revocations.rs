@@ -34,4 +34,38 @@ pub struct RevocationsPage {
     pub sessions: Vec<RevokedSession>,
     pub tokens: Vec<RevokedToken>,
     pub accounts: Vec<AccountNotBefore>,
+    /// More entries follow: call again with `cursor` (an addition to shared/API.md).
+    #[serde(default)]
+    pub has_more: bool,
+}
+
+/// One entry of `GET /v1/revocations/stream`: SSE event `revocation`, `id:` its cursor.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum RevocationEvent {
+    Session(RevokedSession),
+    Token(RevokedToken),
+    Account(AccountNotBefore),
+}
+
+/// SSE event names of the revocation stream.
+pub const EVENT_REVOCATION: &str = "revocation";
+/// Sent every few seconds when nothing else is, so a guard knows the feed is alive.
+pub const EVENT_HEARTBEAT: &str = "heartbeat";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stream_entries_are_tagged_by_kind() {
+        let e = RevocationEvent::Account(AccountNotBefore {
+            sub: UserId::new(),
+            not_before: chrono::Utc::now(),
+        });
+        let v = serde_json::to_value(&e).unwrap();
+        assert_eq!(v["kind"], "account");
+        assert!(v["sub"].is_string() && v["not_before"].is_string());
+        assert_eq!(serde_json::from_value::<RevocationEvent>(v).unwrap(), e);
+    }
 }

@@ -81,6 +81,8 @@ pub struct Settings {
     pub trust_forwarded_for: bool,
     /// How long revocation entries are kept: the longest an access token can live.
     pub retain: Duration,
+    /// How often the revocation stream says it is alive when nothing else happens.
+    pub feed_heartbeat: Duration,
 }
 
 impl Settings {
@@ -96,6 +98,7 @@ impl Settings {
             resource_servers: args.resource_servers.clone(),
             trust_forwarded_for: args.trust_forwarded_for,
             retain: args.revocation_retention(),
+            feed_heartbeat: args.feed_heartbeat,
         }
     }
 }

@@ -73,6 +73,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SESSION_SERVER_SIGNIN_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub signin_window: Duration,
 
+    /// How often the revocation stream sends a heartbeat when nothing else happens
+    /// (guards fail closed when their feed is silent for longer than their bound).
+    #[arg(long, env = "SESSION_SERVER_FEED_HEARTBEAT", default_value = "5s", value_parser = parse_duration)]
+    pub feed_heartbeat: Duration,
+
     /// Take the client address from the last X-Forwarded-For entry (only behind a
     /// reverse proxy you run; otherwise clients could choose their address).
     #[arg(long, env = "SESSION_SERVER_TRUST_FORWARDED_FOR")]

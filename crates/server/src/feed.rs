@@ -24,13 +24,28 @@ pub struct StreamEvent {
     pub event: Event,
 }
 
-/// Fan-out of device events to the event streams of one instance, per account.
-#[derive(Debug, Default)]
+/// Fan-out on one instance: device events to each account's event streams, and every
+/// revocation to the resource servers' revocation streams.
+#[derive(Debug)]
 pub struct Hub {
     accounts: Mutex<HashMap<UserId, broadcast::Sender<Arc<StreamEvent>>>>,
+    revocations: broadcast::Sender<Arc<FeedEntry>>,
+}
+
+impl Default for Hub {
+    fn default() -> Self {
+        Self {
+            accounts: Mutex::default(),
+            revocations: broadcast::channel(4096).0,
+        }
+    }
 }
 
 impl Hub {
+    pub fn subscribe_revocations(&self) -> broadcast::Receiver<Arc<FeedEntry>> {
+        self.revocations.subscribe()
+    }
+
     pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<Arc<StreamEvent>> {
         let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(user)
@@ -114,6 +129,9 @@ impl Feed {
                 }
             }
             for entry in page {
+                if entry.is_revocation() && self.hub.revocations.receiver_count() > 0 {
+                    let _ = self.hub.revocations.send(Arc::new(entry.clone()));
+                }
                 if let Some(event) = entry.event {
                     self.hub.publish(
                         entry.user_id,

@@ -9,6 +9,9 @@
 //! - [`keys`], [`secrets`], [`password`]: signing keys, refresh tokens, argon2id;
 //! - [`ratelimit`]: sign-in failure limits.
 
+// The OpenAPI document is one large `json!` literal.
+#![recursion_limit = "256"]
+
 pub mod app;
 pub mod config;
 pub mod feed;

@@ -201,6 +201,33 @@ pub struct FeedEntry {
     pub event: Option<Event>,
 }
 
+impl FeedEntry {
+    /// Whether this entry stops tokens (as opposed to a plain device event).
+    pub fn is_revocation(&self) -> bool {
+        !matches!(self.kind, FeedKind::Event)
+    }
+
+    /// The entry as resource servers see it; `None` for plain device events.
+    pub fn to_revocation(&self) -> Option<proto::revocations::RevocationEvent> {
+        use proto::revocations::{AccountNotBefore, RevocationEvent, RevokedSession, RevokedToken};
+        Some(match &self.kind {
+            FeedKind::SessionRevoked(sid) => RevocationEvent::Session(RevokedSession {
+                sid: *sid,
+                at: self.at.to_datetime(),
+            }),
+            FeedKind::TokenRevoked(jti) => RevocationEvent::Token(RevokedToken {
+                jti: *jti,
+                exp: self.expires_at.to_datetime(),
+            }),
+            FeedKind::AccountNotBefore(nb) => RevocationEvent::Account(AccountNotBefore {
+                sub: self.user_id,
+                not_before: nb.to_datetime(),
+            }),
+            FeedKind::Event => return None,
+        })
+    }
+}
+
 #[derive(Debug, Clone)]
 pub enum FeedKind {
     SessionRevoked(SessionId),

@@ -38,6 +38,9 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Pass `--open-signup` (the default).
     pub open_signup: bool,
+    /// PostgreSQL with its durability settings on (fsync, synchronous commit), for
+    /// benchmarks; tests use a faster cluster without them.
+    pub durable: bool,
 }
 
 impl Default for Options {
@@ -47,6 +50,7 @@ impl Default for Options {
             extra_args: Vec::new(),
             database_url: None,
             open_signup: true,
+            durable: false,
         }
     }
 }
@@ -119,6 +123,9 @@ impl TestServer {
                     "sqlite://{}?mode=rwc",
                     dir.path().join("sessions.db").display()
                 )
+            }
+            (None, Backend::Postgres) if opts.durable => {
+                PgCluster::durable().await.new_database().await
             }
             (None, Backend::Postgres) => PgCluster::shared().await.new_database().await,
         };

@@ -9,7 +9,6 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
-use std::sync::OnceLock;
 
 use tokio::sync::OnceCell;
 
@@ -28,6 +27,7 @@ struct Local {
 }
 
 static CLUSTER: OnceCell<PgCluster> = OnceCell::const_new();
+static DURABLE: OnceCell<PgCluster> = OnceCell::const_new();
 
 fn is_root() -> bool {
     std::fs::read_to_string("/proc/self/status")
@@ -79,10 +79,22 @@ impl PgCluster {
                         base_url: url.trim_end_matches('/').to_owned(),
                         local: None,
                     },
-                    Err(_) => tokio::task::spawn_blocking(start_local)
+                    Err(_) => tokio::task::spawn_blocking(|| start_local(false))
                         .await
                         .expect("start postgres"),
                 }
+            })
+            .await
+    }
+
+    /// A cluster of this process with PostgreSQL's durability settings left on
+    /// (benchmarks: a commit waits for its WAL flush, as in production).
+    pub async fn durable() -> &'static PgCluster {
+        DURABLE
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(|| start_local(true))
+                    .await
+                    .expect("start postgres")
             })
             .await
     }
@@ -158,7 +170,7 @@ fn command(program: &Path, as_postgres: bool) -> Command {
     }
 }
 
-fn start_local() -> PgCluster {
+fn start_local(durable: bool) -> PgCluster {
     let bin = find_bin_dir();
     let as_postgres = is_root();
     // Not a TempDir: the watchdog removes it after the postgres user's server is gone.
@@ -200,8 +212,13 @@ fn start_local() -> PgCluster {
     let port = free_port();
     // A test cluster: durability of the cluster itself is not under test here (the
     // server's own kill -9 test kills the server, not PostgreSQL).
+    let fast = if durable {
+        ""
+    } else {
+        " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+    };
     let opts = format!(
-        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+        "-p {port} -k {} -c listen_addresses=127.0.0.1 -c max_connections=300{fast}",
         dir.display()
     );
     let out = command(&bin.join("pg_ctl"), as_postgres)
@@ -232,32 +249,29 @@ fn start_local() -> PgCluster {
 
 /// Stops the cluster once this test process is gone, however it ends.
 fn spawn_watchdog(bin: &Path, data: &Path, dir: &Path, as_postgres: bool) {
-    static STARTED: OnceLock<()> = OnceLock::new();
-    STARTED.get_or_init(|| {
-        let me = std::process::id();
-        let pg_ctl = bin.join("pg_ctl");
-        let stop = if as_postgres {
-            format!(
-                "runuser -u postgres -- {} -D {} -m immediate stop",
-                pg_ctl.display(),
-                data.display()
-            )
-        } else {
-            format!(
-                "{} -D {} -m immediate stop",
-                pg_ctl.display(),
-                data.display()
-            )
-        };
-        let script = format!(
-            "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {}",
-            dir.display()
-        );
-        let _ = Command::new("sh")
-            .args(["-c", &script])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-    });
+    let me = std::process::id();
+    let pg_ctl = bin.join("pg_ctl");
+    let stop = if as_postgres {
+        format!(
+            "runuser -u postgres -- {} -D {} -m immediate stop",
+            pg_ctl.display(),
+            data.display()
+        )
+    } else {
+        format!(
+            "{} -D {} -m immediate stop",
+            pg_ctl.display(),
+            data.display()
+        )
+    };
+    let script = format!(
+        "while kill -0 {me} 2>/dev/null; do sleep 0.5; done; {stop} >/dev/null 2>&1; rm -rf {}",
+        dir.display()
+    );
+    let _ = Command::new("sh")
+        .args(["-c", &script])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn();
 }

@@ -4,6 +4,7 @@ mod error;
 mod events;
 mod extract;
 mod openapi;
+mod revocations;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -42,6 +43,8 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/oauth/introspect", post(introspect))
+        .route("/v1/revocations", get(revocations::page))
+        .route("/v1/revocations/stream", get(revocations::stream))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

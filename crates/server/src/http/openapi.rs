@@ -155,6 +155,28 @@ pub fn build(issuer: &str) -> Value {
                 "requestBody": form_body("TokenForm"),
                 "responses": merge(json!({"200": {"description": "Revoked (or nothing to revoke)"}}), form_errors.clone())
             }},
+            "/v1/revocations": {"get": {
+                "summary": "Revocations that can still matter, after a cursor (resource servers only). Call again with the returned cursor while has_more is true.",
+                "security": basic,
+                "parameters": [{"name": "after", "in": "query", "required": false, "schema": {"type": "string"}}],
+                "responses": {
+                    "200": ok_json("A page of revocations", "RevocationsPage"),
+                    "400": err("A cursor this server did not give out (invalid_request)"),
+                    "401": err("Missing or wrong resource-server credentials (invalid_client)"),
+                }
+            }},
+            "/v1/revocations/stream": {"get": {
+                "summary": "The revocation feed as Server-Sent Events (resource servers only): `revocation` events (data: RevocationEvent, id: cursor) and a `heartbeat` event every few seconds. Resumable with Last-Event-ID (or ?after=).",
+                "security": basic,
+                "parameters": [
+                    {"name": "Last-Event-ID", "in": "header", "required": false, "schema": {"type": "string"}},
+                    {"name": "after", "in": "query", "required": false, "schema": {"type": "string"}}
+                ],
+                "responses": {
+                    "200": {"description": "Server-Sent Events", "content": {"text/event-stream": {"schema": {"$ref": "#/components/schemas/RevocationEvent"}}}},
+                    "401": err("Missing or wrong resource-server credentials (invalid_client)"),
+                }
+            }},
             "/oauth/introspect": {"post": {
                 "summary": "Introspect a token (RFC 7662); resource servers only",
                 "security": basic,
@@ -207,6 +229,15 @@ pub fn build(issuer: &str) -> Value {
                     "active": {"type": "boolean"}, "sub": {"type": "string"}, "sid": {"type": "string"}, "jti": {"type": "string"},
                     "exp": {"type": "integer"}, "iat": {"type": "integer"}, "iss": {"type": "string"}, "aud": {"type": "string"},
                     "token_type": {"enum": ["access_token", "refresh_token"]}}},
+                "RevocationsPage": {"type": "object", "required": ["cursor", "sessions", "tokens", "accounts"], "properties": {
+                    "cursor": {"type": "string"}, "has_more": {"type": "boolean"},
+                    "sessions": {"type": "array", "items": {"type": "object", "required": ["sid", "at"], "properties": {"sid": {"type": "string"}, "at": {"type": "string", "format": "date-time"}}}},
+                    "tokens": {"type": "array", "items": {"type": "object", "required": ["jti", "exp"], "properties": {"jti": {"type": "string"}, "exp": {"type": "string", "format": "date-time"}}}},
+                    "accounts": {"type": "array", "items": {"type": "object", "required": ["sub", "not_before"], "properties": {"sub": {"type": "string"}, "not_before": {"type": "string", "format": "date-time"}}}}}},
+                "RevocationEvent": {"type": "object", "required": ["kind"], "description": "kind session: sid, at; kind token: jti, exp; kind account: sub, not_before", "properties": {
+                    "kind": {"enum": ["session", "token", "account"]}, "sid": {"type": "string"}, "at": {"type": "string", "format": "date-time"},
+                    "jti": {"type": "string"}, "exp": {"type": "string", "format": "date-time"},
+                    "sub": {"type": "string"}, "not_before": {"type": "string", "format": "date-time"}}},
                 "ServerMetadata": {"type": "object", "required": ["issuer", "token_endpoint", "revocation_endpoint", "introspection_endpoint", "jwks_uri"]},
                 "JwkSet": {"type": "object", "required": ["keys"], "properties": {"keys": {"type": "array", "items": {"type": "object", "required": ["kty", "crv", "alg", "kid", "x"], "properties": {
                     "kty": {"const": "OKP"}, "crv": {"const": "Ed25519"}, "alg": {"const": "EdDSA"}, "kid": {"type": "string"}, "x": {"type": "string"}}}}}}
@@ -236,6 +267,8 @@ mod tests {
             ("/oauth/token", &["post"]),
             ("/oauth/revoke", &["post"]),
             ("/oauth/introspect", &["post"]),
+            ("/v1/revocations", &["get"]),
+            ("/v1/revocations/stream", &["get"]),
         ];
         let paths = doc["paths"].as_object().unwrap();
         assert_eq!(

@@ -283,8 +283,33 @@ impl EventStream {
     pub async fn open(http: &reqwest::Client, url: &str, access: &str) -> EventStream {
         // A client without the overall timeout: streams stay open.
         let _ = http;
-        let client = reqwest::Client::new();
-        let r = client.get(url).bearer_auth(access).send().await.unwrap();
+        let r = reqwest::Client::new()
+            .get(url)
+            .bearer_auth(access)
+            .send()
+            .await
+            .unwrap();
+        Self::from_response(r).await
+    }
+
+    /// The revocation stream, as a resource server reads it.
+    pub async fn open_feed(url: &str, last_event_id: Option<&str>) -> EventStream {
+        let mut req = reqwest::Client::new()
+            .get(url)
+            .basic_auth("rs", Some("rs-secret"));
+        if let Some(id) = last_event_id {
+            req = req.header("last-event-id", id);
+        }
+        let r = req.send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        EventStream {
+            status: r.status(),
+            body: Some(r.bytes_stream().boxed()),
+            buf: String::new(),
+        }
+    }
+
+    async fn from_response(r: Response) -> EventStream {
         let status = r.status();
         let mut s = EventStream {
             status,

@@ -11,5 +11,6 @@ mod bad_input;
 mod devices;
 mod discovery;
 mod durability;
+mod feed;
 mod refresh;
 mod revocation;

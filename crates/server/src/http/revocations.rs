@@ -1,0 +1,173 @@
+//! The revocation feed for resource servers (guards): a page API and its SSE twin.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::HeaderMap;
+use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::stream::{self, Stream};
+use proto::error::codes;
+use proto::revocations::{EVENT_HEARTBEAT, EVENT_REVOCATION, RevocationEvent, RevocationsPage};
+use serde::Deserialize;
+use tokio::sync::broadcast;
+
+use super::error::ApiError;
+use super::extract::ResourceServerAuth;
+use crate::app::{App, AppError};
+use crate::store::FeedEntry;
+
+/// Entries per page of `GET /v1/revocations`.
+const PAGE: i64 = 10_000;
+
+#[derive(Deserialize)]
+pub struct After {
+    after: Option<String>,
+}
+
+fn parse_cursor(raw: Option<&str>) -> Result<i64, ApiError> {
+    match raw.map(str::trim) {
+        None | Some("") => Ok(0),
+        Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
+            ApiError::bad_request(
+                codes::INVALID_REQUEST,
+                "The cursor is not one this server gave out.",
+            )
+        }),
+    }
+}
+
+pub async fn page(
+    State(app): State<Arc<App>>,
+    _rs: ResourceServerAuth,
+    Query(q): Query<After>,
+) -> Result<Json<RevocationsPage>, ApiError> {
+    let after = parse_cursor(q.after.as_deref())?;
+    let entries = app
+        .store
+        .feed_after(after, PAGE)
+        .await
+        .map_err(|e| ApiError::from(AppError::from(e)))?;
+    let mut page = RevocationsPage {
+        cursor: entries.last().map_or(after, |e| e.id).to_string(),
+        has_more: entries.len() as i64 == PAGE,
+        ..Default::default()
+    };
+    let now = crate::time::Millis::now();
+    for e in entries.iter().filter(|e| e.expires_at > now) {
+        match e.to_revocation() {
+            Some(RevocationEvent::Session(s)) => page.sessions.push(s),
+            Some(RevocationEvent::Token(t)) => page.tokens.push(t),
+            Some(RevocationEvent::Account(a)) => page.accounts.push(a),
+            None => {}
+        }
+    }
+    Ok(Json(page))
+}
+
+pub async fn stream(
+    State(app): State<Arc<App>>,
+    _rs: ResourceServerAuth,
+    headers: HeaderMap,
+    Query(q): Query<After>,
+) -> Result<Response, ApiError> {
+    // Subscribe first, then read the backlog: nothing falls between the two.
+    let rx = app.hub.subscribe_revocations();
+    let header_cursor = headers.get("last-event-id").and_then(|v| v.to_str().ok());
+    let after = parse_cursor(header_cursor.or(q.after.as_deref()))?;
+    let mut backlog = Vec::new();
+    let mut cursor = after;
+    loop {
+        let page = app
+            .store
+            .feed_after(cursor, PAGE)
+            .await
+            .map_err(|e| ApiError::from(AppError::from(e)))?;
+        let full = page.len() as i64 == PAGE;
+        if let Some(last) = page.last() {
+            cursor = last.id;
+        }
+        backlog.extend(page.into_iter().filter(FeedEntry::is_revocation));
+        if !full {
+            break;
+        }
+    }
+    let heartbeat = app.settings.feed_heartbeat;
+    let state = FeedStream {
+        backlog: backlog.into_iter(),
+        caught_up: false,
+        last_id: after,
+        rx,
+        app: app.clone(),
+        heartbeat,
+    };
+    let sse =
+        Sse::new(entries(state)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    Ok(sse.into_response())
+}
+
+struct FeedStream {
+    backlog: std::vec::IntoIter<FeedEntry>,
+    /// Whether the heartbeat that ends the backlog has been sent.
+    caught_up: bool,
+    last_id: i64,
+    rx: broadcast::Receiver<Arc<FeedEntry>>,
+    app: Arc<App>,
+    heartbeat: Duration,
+}
+
+fn to_sse(e: &FeedEntry) -> Option<SseEvent> {
+    let data = serde_json::to_string(&e.to_revocation()?).ok()?;
+    Some(
+        SseEvent::default()
+            .event(EVENT_REVOCATION)
+            .id(e.id.to_string())
+            .data(data),
+    )
+}
+
+fn heartbeat_event() -> SseEvent {
+    let at = crate::time::Millis::now().to_datetime().to_rfc3339();
+    SseEvent::default()
+        .event(EVENT_HEARTBEAT)
+        .data(format!("{{\"at\":\"{at}\"}}"))
+}
+
+fn entries(state: FeedStream) -> impl Stream<Item = Result<SseEvent, Infallible>> {
+    stream::unfold(state, |mut st| async move {
+        while let Some(e) = st.backlog.next() {
+            st.last_id = e.id;
+            if let Some(ev) = to_sse(&e) {
+                return Some((Ok(ev), st));
+            }
+        }
+        if !st.caught_up {
+            // The backlog is done: a heartbeat right away tells the guard it has
+            // everything up to the moment it connected.
+            st.caught_up = true;
+            return Some((Ok(heartbeat_event()), st));
+        }
+        loop {
+            let next = tokio::select! {
+                _ = st.app.shutdown.cancelled() => return None,
+                _ = tokio::time::sleep(st.heartbeat) => return Some((Ok(heartbeat_event()), st)),
+                r = st.rx.recv() => r,
+            };
+            match next {
+                Ok(e) if e.id <= st.last_id => continue,
+                Ok(e) => {
+                    st.last_id = e.id;
+                    if let Some(ev) = to_sse(&e) {
+                        return Some((Ok(ev), st));
+                    }
+                }
+                // Fell behind: end the stream; the guard resumes from its cursor.
+                Err(broadcast::error::RecvError::Lagged(_))
+                | Err(broadcast::error::RecvError::Closed) => return None,
+            }
+        }
+    })
+}
