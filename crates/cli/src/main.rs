@@ -178,7 +178,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let session = manager
                 .sign_in(&server, &email, &password, device_name.as_deref())
                 .await?;
-            println!("{}", output::signed_in(&session));
+            println!(
+                "{}",
+                output::signed_in(&session, &manager.keychain_backend())
+            );
             Ok(0)
         }
         Command::Devices(JsonFlag { json }) => {

@@ -7,14 +7,13 @@ use proto::SessionId;
 use proto::events::Event;
 use proto::sessions::SessionInfo;
 
-pub fn signed_in(session: &Session) -> String {
+pub fn signed_in(session: &Session, keychain: &str) -> String {
     format!(
-        "Signed in as {} on {} as \"{}\" (session {}).\nThe refresh token is in the {}; no token is written to any file.",
+        "Signed in as {} on {} as \"{}\" (session {}).\nThe refresh token is in the {keychain}; no token is written to any file.",
         session.email(),
         session.server(),
         session.device_name(),
         session.session_id(),
-        "OS keychain",
     )
 }
 
@@ -213,11 +212,11 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
 
 /// Errors in plain words with what to do; with `--json`, also as JSON on stdout.
 pub fn print_error(error: &anyhow::Error, json: bool) {
-    let (code, hint) = match error.downcast_ref::<ClientError>() {
-        Some(e) => (e.code().to_string(), Some(e.hint())),
-        None => ("error".to_string(), None),
+    // A ClientError already says everything; its source chain would only repeat it.
+    let (code, hint, mut message) = match error.downcast_ref::<ClientError>() {
+        Some(e) => (e.code().to_string(), Some(e.hint()), e.to_string()),
+        None => ("error".to_string(), None, format!("{error:#}")),
     };
-    let mut message = format!("{error:#}");
     if !message.ends_with('.') {
         message.push('.');
     }
@@ -265,11 +264,11 @@ mod tests {
             ],
             now,
         );
-        let expected = "\
-   NAME        PLATFORM  OS         LAST ACTIVE        IP         ID
-*  desk        linux     Debian 12  now (this device)  192.0.2.7  01937a6e-0000-7000-8000-000000000001
-   old laptop  linux     Debian 12  2 hours ago        -          01937a6e-0000-7000-8000-000000000001
-";
+        let expected = concat!(
+            "   NAME        PLATFORM  OS         LAST ACTIVE        IP         ID\n",
+            "*  desk        linux     Debian 12  now (this device)  192.0.2.7  01937a6e-0000-7000-8000-000000000001\n",
+            "   old laptop  linux     Debian 12  2 hours ago        -          01937a6e-0000-7000-8000-000000000001\n",
+        );
         assert_eq!(table, expected);
     }
 

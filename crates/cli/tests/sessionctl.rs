@@ -130,49 +130,11 @@ fn mask(text: &str, server: &str) -> String {
     if !os.is_empty() {
         out = out.replace(&os, "<OS>");
     }
-    let re_time = |s: &str| -> String {
-        // HH:MM:SS UTC, YYYY-MM-DD HH:MM UTC, "in about N min".
-        let mut s = s.to_string();
-        for (pat_len, check, placeholder) in [
-            (20usize, 0u8, "<DATE>"), // YYYY-MM-DD HH:MM UTC
-            (12, 1, "<TIME>"),        // HH:MM:SS UTC
-        ] {
-            let chars: Vec<char> = s.chars().collect();
-            let mut r = String::new();
-            let mut i = 0;
-            while i < chars.len() {
-                if i + pat_len <= chars.len() {
-                    let c: String = chars[i..i + pat_len].iter().collect();
-                    let ok = match check {
-                        0 => {
-                            c.ends_with(" UTC")
-                                && c.as_bytes()[4] == b'-'
-                                && c.as_bytes()[13] == b':'
-                        }
-                        _ => {
-                            c.ends_with(" UTC")
-                                && c.as_bytes()[2] == b':'
-                                && c.as_bytes()[5] == b':'
-                        }
-                    };
-                    if ok {
-                        r.push_str(placeholder);
-                        i += pat_len;
-                        continue;
-                    }
-                }
-                r.push(chars[i]);
-                i += 1;
-            }
-            s = r;
-        }
-        s
-    };
-    out = re_time(&out);
-    if let Some(start) = out.find("in about ") {
-        if let Some(end) = out[start..].find(" min") {
-            out.replace_range(start + 9..start + end, "<N>");
-        }
+    out = mask_times(&out);
+    if let Some(start) = out.find("in about ")
+        && let Some(end) = out[start..].find(" min")
+    {
+        out.replace_range(start + 9..start + end, "<N>");
     }
     // Column widths depend on the masked values: compare content, not padding.
     out.lines()
@@ -186,6 +148,37 @@ fn mask(text: &str, server: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
+}
+
+/// `YYYY-MM-DD HH:MM UTC` → `<DATE>`, `HH:MM:SS UTC` → `<TIME>`.
+fn mask_times(s: &str) -> String {
+    let mut s = s.to_string();
+    for (pat_len, check, placeholder) in [
+        (20usize, 0u8, "<DATE>"), // YYYY-MM-DD HH:MM UTC
+        (12, 1, "<TIME>"),        // HH:MM:SS UTC
+    ] {
+        let chars: Vec<char> = s.chars().collect();
+        let mut r = String::new();
+        let mut i = 0;
+        while i < chars.len() {
+            if i + pat_len <= chars.len() {
+                let c: String = chars[i..i + pat_len].iter().collect();
+                let ok = match check {
+                    0 => c.ends_with(" UTC") && c.as_bytes()[4] == b'-' && c.as_bytes()[13] == b':',
+                    _ => c.ends_with(" UTC") && c.as_bytes()[2] == b':' && c.as_bytes()[5] == b':',
+                };
+                if ok {
+                    r.push_str(placeholder);
+                    i += pat_len;
+                    continue;
+                }
+            }
+            r.push(chars[i]);
+            i += 1;
+        }
+        s = r;
+    }
+    s
 }
 
 fn golden(name: &str, actual: &str) {
@@ -605,6 +598,7 @@ async fn a_locked_keyring_is_a_clear_error_within_five_seconds() {
     assert!(took < Duration::from_secs(5), "took {took:?}");
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
+    println!("locked keyring, after {took:?}:\n{err}");
     assert!(
         err.contains("locked") || err.contains("did not answer"),
         "{err}"
@@ -641,6 +635,7 @@ async fn no_secret_service_is_a_clear_error_and_nothing_is_written() {
     assert!(started.elapsed() < Duration::from_secs(5));
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
+    println!("no Secret Service, after {:?}:\n{err}", started.elapsed());
     assert!(
         err.contains("no Secret Service keyring is available"),
         "{err}"
@@ -693,10 +688,10 @@ fn files_with_tokens(root: &Path) -> Vec<PathBuf> {
             if let Ok(rd) = std::fs::read_dir(&p) {
                 stack.extend(rd.flatten().map(|e| e.path()));
             }
-        } else if let Ok(bytes) = std::fs::read(&p) {
-            if String::from_utf8_lossy(&bytes).contains("rt_") {
-                hits.push(p);
-            }
+        } else if let Ok(bytes) = std::fs::read(&p)
+            && String::from_utf8_lossy(&bytes).contains("rt_")
+        {
+            hits.push(p);
         }
     }
     hits

@@ -240,15 +240,14 @@ pub fn files_containing(
         } else if meta.is_file()
             && meta.len() < 64 << 20
             && meta.modified().is_ok_and(|m| m >= since)
+            && let Ok(bytes) = std::fs::read(&p)
         {
-            if let Ok(bytes) = std::fs::read(&p) {
-                let text = String::from_utf8_lossy(&bytes);
-                if secrets
-                    .iter()
-                    .any(|s| !s.is_empty() && text.contains(s.as_str()))
-                {
-                    hits.push(p);
-                }
+            let text = String::from_utf8_lossy(&bytes);
+            if secrets
+                .iter()
+                .any(|s| !s.is_empty() && text.contains(s.as_str()))
+            {
+                hits.push(p);
             }
         }
     }
