@@ -253,6 +253,105 @@ async fn the_everyday_commands_print_what_the_golden_files_say() {
     );
 }
 
+/// The lost-laptop story in two terminals: the laptop runs `sessionctl watch`; the desk
+/// signs it out; the laptop says by whom, its keychain entry is gone, and watch exits 3.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_on_the_lost_laptop_reports_who_signed_it_out() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("lena@example.com", PW).await;
+    let laptop = Machine::new();
+    assert!(
+        laptop
+            .login(url, "lena@example.com", "lena-laptop")
+            .status
+            .success()
+    );
+    let desk = Machine::new();
+    assert!(
+        desk.login(url, "lena@example.com", "lena-desk")
+            .status
+            .success()
+    );
+
+    let watch = laptop
+        .cmd(url, &["watch"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Wait until the laptop's stream is up: the desk sees it as a live device anyway, so
+    // give the stream a moment to connect.
+    std::thread::sleep(Duration::from_millis(1500));
+    let out = desk.run(url, &["revoke", "lena-laptop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let mut watch = watch;
+    let status = loop {
+        if let Some(st) = watch.try_wait().unwrap() {
+            break st;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "watch did not end after the revocation"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let out = watch.wait_with_output().unwrap();
+    assert_eq!(status.code(), Some(3), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(
+        text.contains("This device was signed out by \"lena-desk\" (revoked). Its keychain entry has been removed."),
+        "{text}"
+    );
+    // And it is signed out for good.
+    let out = laptop.run(url, &["devices"]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+/// Logging out with the server down: done at once on this computer, reported as
+/// pending, and finished by the next run once the server is back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_logout_is_pending_until_the_next_run_reaches_the_server() {
+    require_secret_service();
+    let mut server = TestServer::start().await;
+    let url = server.url().to_string();
+    server.create_account("mia@example.com", PW).await;
+    let m = Machine::new();
+    assert!(m.login(&url, "mia@example.com", "mia-pc").status.success());
+    let out = m.run(&url, &["status", "--json"]);
+    let sid: proto::SessionId =
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()["session_id"]
+            .as_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+
+    server.stop().await;
+    let started = Instant::now();
+    let out = m.run(&url, &["logout"]);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    assert!(out.status.success(), "{}", stderr(&out));
+    golden("logout-offline.txt", &mask(&stdout(&out), &url));
+    let out = m.run(&url, &["status"]);
+    assert_eq!(out.status.code(), Some(3));
+    golden("status-pending.txt", &mask(&stdout(&out), &url));
+
+    server.start_again().await;
+    assert!(!server.session_is_revoked(sid).await);
+    let out = m.run(&url, &["status"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(
+        stderr(&out).contains("The server confirmed 1 earlier sign-out."),
+        "{}",
+        stderr(&out)
+    );
+    assert!(server.session_is_revoked(sid).await);
+    golden("status-signed-out.txt", &mask(&stdout(&out), &url));
+}
+
 /// `--json` outputs have a stable shape.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_outputs_have_a_stable_shape() {

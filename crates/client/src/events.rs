@@ -12,8 +12,8 @@ use serde::{Deserialize, Serialize};
 use crate::error::ClientError;
 use crate::http::Failure;
 use crate::session::Session;
-use crate::sse::SseParser;
 use crate::store::AccountKey;
+use proto::sse::SseParser;
 
 /// This device was signed out from elsewhere (`SignedOutNotice` of docs/app-ipc.md).
 /// By the time anyone sees it, the keychain entry is already gone.

@@ -22,7 +22,6 @@ mod http;
 mod manager;
 mod native;
 mod session;
-mod sse;
 mod store;
 
 pub use config::{AccountRecord, ConfigFile, PendingRevocation};

@@ -302,6 +302,17 @@ async fn sign_out_others_then_everywhere() {
     let renamed = s.rename_device(found.id, "old phone").await.unwrap();
     assert_eq!(renamed.device.name, "old phone");
     assert_eq!(s.sign_out_others().await.unwrap(), 2);
+    let history = s.activity().await.unwrap();
+    assert!(
+        history
+            .iter()
+            .any(|e| e.kind == proto::activity::ActivityKind::Renamed)
+    );
+    assert!(
+        history
+            .iter()
+            .any(|e| e.kind == proto::activity::ActivityKind::Revoked)
+    );
     assert!(server.session_is_revoked(phone.session_id).await);
     assert!(server.session_is_revoked(tablet.session_id).await);
     assert_eq!(s.list_devices().await.unwrap().len(), 1);
