@@ -50,7 +50,11 @@ impl Machine {
     }
 
     fn cmd(&self, server: &str, args: &[&str]) -> Command {
-        let mut c = Command::new(env!("CARGO_BIN_EXE_sessionctl"));
+        self.program(env!("CARGO_BIN_EXE_sessionctl"), server, args)
+    }
+
+    fn program(&self, program: &str, server: &str, args: &[&str]) -> Command {
+        let mut c = Command::new(program);
         // Nothing from the test's own environment leaks in but what a user would have.
         c.env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -488,6 +492,63 @@ async fn the_password_is_never_in_argv_or_the_environment() {
     let out = child.wait_with_output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(!stdout(&out).contains(PW) && !stderr(&out).contains(PW));
+}
+
+/// On a terminal, the password prompt does not echo what is typed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_terminal_prompt_does_not_echo_the_password() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    server.create_account("nora@example.com", PW).await;
+    let m = Machine::new();
+    // `script` gives sessionctl a real pseudo-terminal.
+    let inner = format!(
+        "{} login --email nora@example.com --device-name nora-pc",
+        env!("CARGO_BIN_EXE_sessionctl")
+    );
+    let mut child = m
+        .program("script", url, &["-qec", &inner, "/dev/null"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("script (util-linux)");
+    let mut out = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<u8>::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = std::io::Read::read(&mut out, &mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !String::from_utf8_lossy(&seen.lock().unwrap()).contains("Password:") {
+        assert!(Instant::now() < deadline, "no password prompt");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Typed only once the prompt has turned echo off, as a person would.
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(format!("{PW}\r").as_bytes()).unwrap();
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "login did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    drop(stdin);
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    assert!(status.success(), "{text}");
+    assert!(text.contains("Signed in as nora@example.com"), "{text}");
+    assert!(!text.contains(PW), "the password was echoed: {text}");
 }
 
 /// Usage errors are exit code 2, with words that say what to do.
