@@ -353,7 +353,10 @@ async fn an_offline_logout_is_pending_until_the_next_run_reaches_the_server() {
         stderr(&out)
     );
     assert!(server.session_is_revoked(sid).await);
-    golden("status-signed-out.txt", &mask(&stdout(&out), &url));
+    golden(
+        "status-after-offline-logout.txt",
+        &mask(&stdout(&out), &url),
+    );
 }
 
 /// `--json` outputs have a stable shape.

@@ -136,6 +136,9 @@ impl Proxy {
     }
 }
 
+/// How long the proxy holds token-endpoint answers and refusals.
+const SLOW: std::time::Duration = std::time::Duration::from_millis(200);
+
 async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
     let (parts, body) = req.into_parts();
     let path = parts
@@ -145,6 +148,8 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         .unwrap_or_default();
     if parts.method == axum::http::Method::POST && parts.uri.path() == "/oauth/token" {
         st.token_calls.fetch_add(1, Ordering::SeqCst);
+        // A slow token endpoint: every concurrent caller is surely waiting meanwhile.
+        tokio::time::sleep(SLOW).await;
     }
     let bearer = parts
         .headers
@@ -152,9 +157,12 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.strip_prefix("Bearer "))
         .map(str::to_string);
-    if let (Some(b), Some(refused)) = (&bearer, st.refuse_bearer.lock().unwrap().clone())
+    let refused = st.refuse_bearer.lock().unwrap().clone();
+    if let (Some(b), Some(refused)) = (&bearer, refused)
         && *b == refused
     {
+        // Answered late, so that every concurrent call holds the refused token first.
+        tokio::time::sleep(SLOW).await;
         return (
             StatusCode::UNAUTHORIZED,
             [
