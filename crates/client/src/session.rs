@@ -22,6 +22,9 @@ use crate::http::{Api, ApiResult, Failure};
 use crate::manager::Shared;
 use crate::store::{AccountKey, EntryName};
 
+/// No access token is trusted for longer than a day, whatever `expires_in` says.
+const MAX_ACCESS_LIFETIME_SECS: u64 = 86_400;
+
 /// An access token and when it stops being usable.
 struct Access {
     token: AccessToken,
@@ -34,14 +37,13 @@ struct Access {
 
 impl Access {
     fn from_response(resp: &TokenResponse, generation: u64) -> Self {
-        let lifetime = Duration::from_secs(resp.expires_in);
+        // Whatever the server says, keep the arithmetic far from any overflow.
+        let secs = resp.expires_in.min(MAX_ACCESS_LIFETIME_SECS);
+        let lifetime = Duration::from_secs(secs);
         Self {
             token: resp.access_token.clone(),
             expires_at: Instant::now() + lifetime,
-            expires_utc: Utc::now()
-                + chrono::Duration::seconds(
-                    i64::try_from(resp.expires_in).unwrap_or(i64::MAX / 2_000),
-                ),
+            expires_utc: Utc::now() + chrono::Duration::seconds(i64::try_from(secs).unwrap_or(0)),
             // Refresh ahead of expiry: 30 s early, or half the lifetime if it is short.
             refresh_margin: (lifetime / 2).min(Duration::from_secs(30)),
             generation,
@@ -502,5 +504,35 @@ impl Session {
             t.abort();
         }
         self.inner.online.store(false, Ordering::SeqCst);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(expires_in: u64) -> TokenResponse {
+        TokenResponse {
+            access_token: AccessToken::new("a.b.c"),
+            token_type: "Bearer".into(),
+            expires_in,
+            refresh_token: proto::RefreshToken::new("rt_x"),
+            session_id: SessionId::new(),
+        }
+    }
+
+    #[test]
+    fn any_expires_in_is_safe_and_refreshes_ahead_of_expiry() {
+        for secs in [0, 1, 2, 300, u64::MAX] {
+            let _ = Access::from_response(&response(secs), 1);
+        }
+        assert!(!Access::from_response(&response(0), 1).fresh());
+        let five_min = Access::from_response(&response(300), 1);
+        assert!(five_min.fresh());
+        assert_eq!(five_min.refresh_margin, Duration::from_secs(30));
+        assert_eq!(
+            Access::from_response(&response(2), 1).refresh_margin,
+            Duration::from_secs(1)
+        );
     }
 }
