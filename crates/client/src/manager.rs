@@ -126,14 +126,24 @@ impl Shared {
         };
         let mut confirmed = Vec::new();
         let mut failed: Vec<(SessionId, String)> = Vec::new();
+        // One unreachable server is not asked again in the same pass, so a start with
+        // many pending logouts and no network stays quick.
+        let mut unreachable: Vec<String> = Vec::new();
         for p in pending
             .iter()
             .filter(|p| only.is_none_or(|sid| sid == p.session_id))
         {
+            if unreachable.contains(&p.server) {
+                failed.push((p.session_id, "server unreachable".into()));
+                continue;
+            }
             let entry = EntryName::pending(&p.key(), p.session_id);
             match self.revoke_one(p, &entry, timeout).await {
                 Ok(()) => confirmed.push(p.session_id),
                 Err(e) => {
+                    if matches!(e, ClientError::Unreachable { .. }) {
+                        unreachable.push(p.server.clone());
+                    }
                     tracing::info!(session = %p.session_id, error = %e, "revocation still pending");
                     failed.push((p.session_id, e.to_string()));
                 }
