@@ -9,6 +9,10 @@ use crate::{Jti, SessionId, Timestamp, UserId};
 pub struct RevokedSession {
     pub sid: SessionId,
     pub at: Timestamp,
+    /// When no token of the session can be alive any more, so the entry can go
+    /// (an addition to shared/API.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
 }
 
 /// A revoked access token, refused until it expires anyway.
@@ -24,6 +28,9 @@ pub struct RevokedToken {
 pub struct AccountNotBefore {
     pub sub: UserId,
     pub not_before: Timestamp,
+    /// When every token issued before `not_before` has expired (an addition).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub until: Option<Timestamp>,
 }
 
 /// `GET /v1/revocations?after=<cursor>`.
@@ -62,6 +69,7 @@ mod tests {
         let e = RevocationEvent::Account(AccountNotBefore {
             sub: UserId::new(),
             not_before: chrono::Utc::now(),
+            until: None,
         });
         let v = serde_json::to_value(&e).unwrap();
         assert_eq!(v["kind"], "account");

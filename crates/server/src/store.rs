@@ -214,6 +214,7 @@ impl FeedEntry {
             FeedKind::SessionRevoked(sid) => RevocationEvent::Session(RevokedSession {
                 sid: *sid,
                 at: self.at.to_datetime(),
+                until: Some(self.expires_at.to_datetime()),
             }),
             FeedKind::TokenRevoked(jti) => RevocationEvent::Token(RevokedToken {
                 jti: *jti,
@@ -222,6 +223,7 @@ impl FeedEntry {
             FeedKind::AccountNotBefore(nb) => RevocationEvent::Account(AccountNotBefore {
                 sub: self.user_id,
                 not_before: nb.to_datetime(),
+                until: Some(self.expires_at.to_datetime()),
             }),
             FeedKind::Event => return None,
         })
@@ -1265,5 +1267,37 @@ impl Store {
         }
         tx.commit().await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn sqlite_runs_in_wal_mode_with_normal_sync_on_every_connection() {
+        let dir = std::env::temp_dir().join(format!("store-test-{}", uuid::Uuid::now_v7()));
+        let url = format!("sqlite://{}?mode=rwc", dir.join("s.db").display());
+        let store = Store::connect(&url).await.unwrap();
+        for pool in [&store.write, &store.read] {
+            let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(mode, "wal");
+            // 1 = NORMAL: with WAL, durable across a process crash without an fsync per commit.
+            let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(sync, 1);
+            let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+                .fetch_one(pool)
+                .await
+                .unwrap();
+            assert_eq!(fk, 1);
+        }
+        store.close().await;
+        let _ = std::fs::remove_dir_all(dir);
     }
 }

@@ -1,0 +1,115 @@
+//! Following the server's revocation stream into the guard's denylist.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use futures::StreamExt as _;
+use proto::revocations::{EVENT_HEARTBEAT, EVENT_REVOCATION, RevocationEvent};
+use proto::sse::SseParser;
+
+use crate::Inner;
+
+/// Follows the stream until shut down, reconnecting with backoff and resuming from the
+/// last applied cursor, so no revocation is missed across a disconnect.
+pub(crate) async fn follow(inner: Arc<Inner>) {
+    let url = format!("{}/v1/revocations/stream", inner.config.server);
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        let outcome = tokio::select! {
+            _ = inner.shutdown.cancelled() => return,
+            r = read_stream(&inner, &url) => r,
+        };
+        inner.connected.store(false, Ordering::Release);
+        match outcome {
+            Ok(()) => {
+                tracing::info!("revocation stream ended; reconnecting");
+                backoff = Duration::from_millis(50);
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "revocation stream failed")
+            }
+        }
+        tokio::select! {
+            _ = inner.shutdown.cancelled() => return,
+            _ = tokio::time::sleep(backoff) => {}
+        }
+        backoff = (backoff * 2).min(Duration::from_secs(2));
+    }
+}
+
+async fn read_stream(inner: &Inner, url: &str) -> Result<(), String> {
+    let cursor = inner.cursor.load(Ordering::Acquire);
+    let r = inner
+        .http
+        .get(url)
+        .basic_auth(&inner.config.client_id, Some(&inner.config.client_secret))
+        .header("last-event-id", cursor.to_string())
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .map_err(|e| e.to_string())?;
+    if !r.status().is_success() {
+        return Err(format!("the server answered {}", r.status()));
+    }
+    inner.connected.store(true, Ordering::Release);
+    let mut parser = SseParser::default();
+    let mut body = r.bytes_stream();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk.map_err(|e| e.to_string())?;
+        // Any bytes, even a keep-alive comment, prove the feed is alive.
+        inner.heard();
+        for event in parser.feed(&chunk) {
+            match event.name.as_str() {
+                EVENT_REVOCATION => apply(inner, &event.data, event.id.as_deref())?,
+                EVENT_HEARTBEAT => inner.caught_up.notify_waiters(),
+                _ => {}
+            }
+        }
+    }
+    Ok(())
+}
+
+fn apply(inner: &Inner, data: &str, id: Option<&str>) -> Result<(), String> {
+    let event: RevocationEvent =
+        serde_json::from_str(data).map_err(|e| format!("unreadable revocation: {e}"))?;
+    {
+        let mut deny = inner.deny_mut();
+        match &event {
+            // Kept as long as the server says a token it stops can live.
+            RevocationEvent::Session(s) => deny.revoke_session(&s.sid, until(s.until, s.at)),
+            RevocationEvent::Token(t) => deny.revoke_token(&t.jti, t.exp.timestamp()),
+            RevocationEvent::Account(a) => deny.set_not_before(
+                &a.sub,
+                a.not_before.timestamp_millis(),
+                until(a.until, a.not_before),
+            ),
+        }
+    }
+    if let Some(id) = id.and_then(|i| i.parse::<i64>().ok()) {
+        inner.cursor.store(id, Ordering::Release);
+    }
+    inner.caught_up.notify_waiters();
+    Ok(())
+}
+
+/// The entry's end of use; a server that does not say gets a day (access tokens live
+/// minutes), which is ample and still bounded.
+fn until(until: Option<proto::Timestamp>, at: proto::Timestamp) -> i64 {
+    until.map_or(at.timestamp() + 24 * 3600, |u| u.timestamp())
+}
+
+/// Drops denylist entries past their use, every minute, until shut down.
+pub(crate) async fn prune(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(60));
+    loop {
+        tokio::select! {
+            _ = inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        inner.deny_mut().prune(now);
+    }
+}

@@ -1,0 +1,391 @@
+//! The guard: what a Rust HTTP service adds to accept Session Manager access tokens and
+//! to refuse revoked ones at once.
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use axum::{Router, routing::get};
+//! use guard::{Guard, GuardConfig, GuardedClaims};
+//!
+//! let guard = Guard::start(GuardConfig::new("https://sessions.example.com", "api", "secret")).await?;
+//! let app: Router = Router::new()
+//!     .route("/me", get(|GuardedClaims(c): GuardedClaims| async move { c.sub.to_string() }))
+//!     .layer(guard.layer());
+//! # Ok(()) }
+//! ```
+//!
+//! How it works:
+//! - Access tokens are verified against the server's JWKS (fetched at start, refetched
+//!   when a token names an unknown `kid`, at most once per `jwks_refetch_interval`).
+//! - A token seen before costs a cache lookup, not a signature check. Revocation is
+//!   checked on every request all the same.
+//! - Revocations (session, token, account not-before) come from the server's revocation
+//!   stream (`/v1/revocations/stream`), resumed from the last cursor after a disconnect.
+//! - When the stream has been silent longer than `max_feed_silence` (the server sends a
+//!   heartbeat every few seconds), the guard fails closed: 503, because it can no longer
+//!   know what has been revoked.
+
+mod cache;
+mod feed;
+mod layer;
+
+use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use proto::discovery::{JwkSet, ServerMetadata};
+use proto::tokens::Claims;
+use token::{Denylist, Expectations, KeySet, TokenError};
+use tokio_util::sync::CancellationToken;
+
+pub use layer::{GuardLayer, GuardService, GuardedClaims};
+pub use token::Revoked;
+
+/// How a guard finds and trusts its session server.
+#[derive(Clone)]
+pub struct GuardConfig {
+    /// The session server's base URL (discovery is read from it).
+    pub server: String,
+    /// The resource server's credentials (`--resource-server NAME:SECRET` on the server).
+    pub client_id: String,
+    pub client_secret: String,
+    /// The `aud` tokens must carry. Defaults to what the server's discovery announces.
+    pub audience: Option<String>,
+    /// Longest tolerated silence of the revocation stream before failing closed.
+    pub max_feed_silence: Duration,
+    /// Minimum time between two JWKS fetches caused by unknown key ids.
+    pub jwks_refetch_interval: Duration,
+    /// Clock leeway for `exp`/`iat`, in seconds.
+    pub leeway_secs: i64,
+    /// Verified tokens kept in the cache.
+    pub cache_capacity: usize,
+}
+
+impl std::fmt::Debug for GuardConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GuardConfig")
+            .field("server", &self.server)
+            .field("client_id", &self.client_id)
+            .field("audience", &self.audience)
+            .field("max_feed_silence", &self.max_feed_silence)
+            .finish_non_exhaustive()
+    }
+}
+
+impl GuardConfig {
+    pub fn new(
+        server: impl Into<String>,
+        client_id: impl Into<String>,
+        client_secret: impl Into<String>,
+    ) -> Self {
+        Self {
+            server: server.into().trim_end_matches('/').to_owned(),
+            client_id: client_id.into(),
+            client_secret: client_secret.into(),
+            audience: None,
+            max_feed_silence: Duration::from_secs(30),
+            jwks_refetch_interval: Duration::from_secs(10),
+            leeway_secs: 5,
+            cache_capacity: 100_000,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum GuardError {
+    #[error("cannot reach the session server at {url}: {reason}")]
+    Unreachable { url: String, reason: String },
+    #[error("the session server at {url} answered {status}")]
+    Status { url: String, status: u16 },
+    #[error("the session server's {what} could not be read: {reason}")]
+    Malformed { what: &'static str, reason: String },
+    #[error("the revocation feed did not catch up within {0:?}")]
+    FeedTimeout(Duration),
+}
+
+/// Why a request is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Denied {
+    #[error("no bearer token")]
+    Missing,
+    #[error("{0}")]
+    Invalid(TokenError),
+    #[error("{0}")]
+    Revoked(Revoked),
+    #[error("the revocation feed is stale, so tokens cannot be trusted now")]
+    FeedStale,
+}
+
+pub(crate) struct Inner {
+    pub(crate) config: GuardConfig,
+    pub(crate) http: reqwest::Client,
+    expect: Expectations,
+    keys: RwLock<Arc<KeySet>>,
+    jwks_url: String,
+    /// When an unknown kid last caused a JWKS fetch (rate limit).
+    last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
+    pub(crate) denylist: RwLock<Denylist>,
+    pub(crate) cache: cache::TokenCache,
+    /// Milliseconds since `epoch` when the feed was last heard from.
+    pub(crate) last_heard_ms: AtomicI64,
+    pub(crate) connected: AtomicBool,
+    pub(crate) cursor: AtomicI64,
+    pub(crate) epoch: Instant,
+    pub(crate) shutdown: CancellationToken,
+    /// Wakes waiters when the feed catches up (start, tests).
+    pub(crate) caught_up: tokio::sync::Notify,
+}
+
+/// A running guard. Cheap to clone; all clones share the state.
+#[derive(Clone)]
+pub struct Guard {
+    pub(crate) inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Guard {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Guard")
+            .field("server", &self.inner.config.server)
+            .field("status", &self.status())
+            .finish()
+    }
+}
+
+/// The state of the revocation feed, for health endpoints and tests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FeedStatus {
+    pub connected: bool,
+    /// The last revocation applied (resume point).
+    pub cursor: i64,
+    /// Time since the feed was last heard from.
+    pub silent_for: Duration,
+}
+
+fn unix_secs() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
+impl Guard {
+    /// Reads discovery and the keys, connects to the revocation stream and waits until
+    /// it has caught up (at most `max_feed_silence`).
+    pub async fn start(config: GuardConfig) -> Result<Guard, GuardError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| GuardError::Unreachable {
+                url: config.server.clone(),
+                reason: e.to_string(),
+            })?;
+        let metadata: ServerMetadata = get_json(
+            &http,
+            &format!("{}/.well-known/oauth-authorization-server", config.server),
+            "discovery",
+        )
+        .await?;
+        // The keys from the configured address, not discovery's jwks_uri: a guard often
+        // reaches the server by an internal address while the issuer names the public one.
+        let jwks_url = format!("{}/.well-known/jwks.json", config.server);
+        let jwks: JwkSet = get_json(&http, &jwks_url, "JWKS").await?;
+        let audience = config
+            .audience
+            .clone()
+            .or_else(|| metadata.access_token_audience.clone())
+            .unwrap_or_else(|| "session-manager".to_owned());
+        let expect = Expectations {
+            issuer: metadata.issuer.clone(),
+            audience,
+            leeway_secs: config.leeway_secs,
+        };
+        let wait = config.max_feed_silence;
+        let inner = Arc::new(Inner {
+            cache: cache::TokenCache::new(config.cache_capacity),
+            config,
+            http,
+            expect,
+            keys: RwLock::new(Arc::new(KeySet::from_jwks(&jwks))),
+            jwks_url,
+            // The first unknown kid may refetch at once; later ones wait their turn.
+            last_jwks_fetch: tokio::sync::Mutex::new(None),
+            denylist: RwLock::new(Denylist::new()),
+            last_heard_ms: AtomicI64::new(i64::MIN / 2),
+            connected: AtomicBool::new(false),
+            cursor: AtomicI64::new(0),
+            epoch: Instant::now(),
+            shutdown: CancellationToken::new(),
+            caught_up: tokio::sync::Notify::new(),
+        });
+        let guard = Guard { inner };
+        let caught_up = guard.inner.caught_up.notified();
+        tokio::spawn(feed::follow(guard.inner.clone()));
+        tokio::spawn(feed::prune(guard.inner.clone()));
+        tokio::select! {
+            _ = caught_up => {}
+            _ = tokio::time::sleep(wait) => {
+                guard.stop();
+                return Err(GuardError::FeedTimeout(wait));
+            }
+        }
+        tracing::info!(server = %guard.inner.config.server, cursor = guard.status().cursor, "guard ready");
+        Ok(guard)
+    }
+
+    /// Stops following the feed (the guard then fails closed once the bound passes).
+    pub fn stop(&self) {
+        self.inner.shutdown.cancel();
+    }
+
+    pub fn layer(&self) -> GuardLayer {
+        GuardLayer::new(self.clone())
+    }
+
+    pub fn status(&self) -> FeedStatus {
+        let heard = self.inner.last_heard_ms.load(Ordering::Acquire);
+        let now = self.inner.now_ms();
+        FeedStatus {
+            connected: self.inner.connected.load(Ordering::Acquire),
+            cursor: self.inner.cursor.load(Ordering::Acquire),
+            silent_for: Duration::from_millis(now.saturating_sub(heard).max(0) as u64),
+        }
+    }
+
+    /// Entries in the denylist, by kind.
+    pub fn denylist_stats(&self) -> token::DenylistStats {
+        self.inner.deny().stats()
+    }
+
+    /// Decides on a bearer token: the whole check the layer runs on every request.
+    pub async fn authorize(&self, token: &str) -> Result<Arc<Claims>, Denied> {
+        match self.authorize_now(token) {
+            Err(Denied::Invalid(TokenError::UnknownKey { .. })) => {
+                // Perhaps the server rotated its key: refresh the JWKS (rate-limited).
+                if self.inner.refetch_jwks().await {
+                    self.authorize_now(token)
+                } else {
+                    Err(Denied::Invalid(TokenError::UnknownKey {
+                        kid: String::new(),
+                    }))
+                }
+            }
+            other => other,
+        }
+    }
+
+    /// The synchronous part of [`Guard::authorize`]: no I/O.
+    pub fn authorize_now(&self, token: &str) -> Result<Arc<Claims>, Denied> {
+        let inner = &*self.inner;
+        if token.is_empty() {
+            return Err(Denied::Missing);
+        }
+        if inner.is_stale() {
+            return Err(Denied::FeedStale);
+        }
+        let now = unix_secs();
+        let claims = match inner.cache.get(token) {
+            // A cached token was verified before; only time can have changed.
+            Some(c) if c.exp.saturating_add(inner.expect.leeway_secs) > now => c,
+            Some(_) => return Err(Denied::Invalid(TokenError::Expired)),
+            None => {
+                let keys = inner
+                    .keys
+                    .read()
+                    .map(|k| k.clone())
+                    .unwrap_or_else(|p| p.into_inner().clone());
+                let claims = Arc::new(
+                    token::verify(token, &keys, &inner.expect, now).map_err(Denied::Invalid)?,
+                );
+                inner.cache.insert(token, claims.clone(), now);
+                claims
+            }
+        };
+        inner.deny().check(&claims).map_err(Denied::Revoked)?;
+        Ok(claims)
+    }
+
+    /// Waits until the feed has applied everything up to `cursor` (tests, tools).
+    pub async fn wait_for_cursor(&self, cursor: i64, within: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + within;
+        loop {
+            let notified = self.inner.caught_up.notified();
+            if self.inner.cursor.load(Ordering::Acquire) >= cursor {
+                return true;
+            }
+            if tokio::time::timeout_at(deadline, notified).await.is_err() {
+                return self.inner.cursor.load(Ordering::Acquire) >= cursor;
+            }
+        }
+    }
+}
+
+impl Inner {
+    pub(crate) fn now_ms(&self) -> i64 {
+        self.epoch.elapsed().as_millis() as i64
+    }
+
+    pub(crate) fn heard(&self) {
+        self.last_heard_ms.store(self.now_ms(), Ordering::Release);
+    }
+
+    fn is_stale(&self) -> bool {
+        let silence = self.now_ms() - self.last_heard_ms.load(Ordering::Acquire);
+        silence > self.config.max_feed_silence.as_millis() as i64
+    }
+
+    pub(crate) fn deny(&self) -> std::sync::RwLockReadGuard<'_, Denylist> {
+        self.denylist.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn deny_mut(&self) -> std::sync::RwLockWriteGuard<'_, Denylist> {
+        self.denylist.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Refetches the JWKS unless that happened within the refetch interval. Returns
+    /// whether the key set changed.
+    async fn refetch_jwks(&self) -> bool {
+        let mut last = self.last_jwks_fetch.lock().await;
+        if last.is_some_and(|t| t.elapsed() < self.config.jwks_refetch_interval) {
+            return false;
+        }
+        *last = Some(Instant::now());
+        match get_json::<JwkSet>(&self.http, &self.jwks_url, "JWKS").await {
+            Ok(jwks) => {
+                let fresh = KeySet::from_jwks(&jwks);
+                let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+                let changed = fresh.to_jwks() != keys.to_jwks();
+                *keys = Arc::new(fresh);
+                tracing::info!(keys = jwks.keys.len(), "refetched the signing keys");
+                changed
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "refetching the signing keys failed");
+                false
+            }
+        }
+    }
+}
+
+async fn get_json<T: serde::de::DeserializeOwned>(
+    http: &reqwest::Client,
+    url: &str,
+    what: &'static str,
+) -> Result<T, GuardError> {
+    let r = http
+        .get(url)
+        .timeout(Duration::from_secs(10))
+        .send()
+        .await
+        .map_err(|e| GuardError::Unreachable {
+            url: url.to_owned(),
+            reason: e.to_string(),
+        })?;
+    if !r.status().is_success() {
+        return Err(GuardError::Status {
+            url: url.to_owned(),
+            status: r.status().as_u16(),
+        });
+    }
+    r.json().await.map_err(|e| GuardError::Malformed {
+        what,
+        reason: e.to_string(),
+    })
+}
