@@ -930,7 +930,72 @@ impl Store {
     /// Rotates a refresh token: see [`Refresh`] for the outcomes. Race-proof on both
     /// backends: the token is spent by a conditional UPDATE, so of any number of
     /// concurrent attempts exactly one rotates and the others see its successor.
+    ///
+    /// The common case costs one read (on a reader connection) and one write statement:
+    /// the UPDATE that spends the token fires the `refresh_token_rotated` trigger, which
+    /// stores the successor and touches the session in the same statement (migration
+    /// 0002). Everything else — a retry, reuse, a race lost — takes the careful path.
     pub async fn refresh(&self, p: RefreshParams<'_>) -> Result<Refresh> {
+        let found: Option<TokenLookup> = sqlx::query_as(TOKEN_LOOKUP)
+            .bind(p.presented_hash)
+            .fetch_optional(&self.read)
+            .await?;
+        let Some(found) = found else {
+            return Ok(Refresh::Dead);
+        };
+        if found.revoked_at.is_some()
+            || found.expires_at <= p.now.0
+            || found.idle_expires_at <= p.now.0
+        {
+            return Ok(Refresh::Dead);
+        }
+        if found.spent_at.is_some() {
+            return self.refresh_spent(p).await;
+        }
+        let mut session = Session::try_from(found.session)?;
+        let spent: Option<String> = sqlx::query_scalar(
+            "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2, successor_sealed = $3, \
+             spent_ip = $5, spent_idle_until = $6 \
+             WHERE hash = $4 AND spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
+               WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
+               AND s.expires_at > $1 AND s.idle_expires_at > $1) \
+             RETURNING session_id",
+        )
+        .bind(p.now.0)
+        .bind(p.successor_hash)
+        .bind(p.successor_sealed)
+        .bind(p.presented_hash)
+        .bind(p.ip)
+        .bind(p.now.plus(p.idle_ttl).0)
+        .fetch_optional(&self.write)
+        .await?;
+        if spent.is_none() {
+            // Spent by a concurrent request since our read, or the session just ended.
+            return self.refresh_spent(p).await;
+        }
+        if p.now.0 - session.last_seen_at.0 >= p.activity_sample.as_millis() as i64 {
+            // History, sampled; not part of the rotation's atomicity.
+            let mut conn = self.write.acquire().await?;
+            insert_activity(
+                &mut conn,
+                session.user_id,
+                p.now,
+                "refreshed",
+                Some(session.id),
+                Some(&session.device),
+                p.ip,
+                None,
+                None,
+            )
+            .await?;
+        }
+        session.last_seen_at = p.now;
+        session.last_ip = p.ip.map(str::to_owned);
+        Ok(Refresh::Rotated(session))
+    }
+
+    /// A token found spent (or unspendable): a retry within the grace window, or reuse.
+    async fn refresh_spent(&self, p: RefreshParams<'_>) -> Result<Refresh> {
         let mut tx = self.begin_write().await?;
         let Some(mut found) = self.lookup_token(&mut tx, p.presented_hash).await? else {
             return Ok(Refresh::Dead);
@@ -942,73 +1007,11 @@ impl Store {
         {
             return Ok(Refresh::Dead);
         }
-
-        if found.spent_at.is_none() {
-            let spent = sqlx::query(
-                "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2, successor_sealed = $3 \
-                 WHERE hash = $4 AND spent_at IS NULL",
-            )
-            .bind(p.now.0)
-            .bind(p.successor_hash)
-            .bind(p.successor_sealed)
-            .bind(p.presented_hash)
-            .execute(&mut *tx)
-            .await?
-            .rows_affected();
-            if spent == 1 {
-                sqlx::query(
-                    "INSERT INTO refresh_tokens (hash, session_id, issued_at) VALUES ($1, $2, $3)",
-                )
-                .bind(p.successor_hash)
-                .bind(session.id.to_string())
-                .bind(p.now.0)
-                .execute(&mut *tx)
-                .await?;
-                let idle = p.now.plus(p.idle_ttl).0.min(found.expires_at);
-                let live = sqlx::query(
-                    "UPDATE sessions SET last_seen_at = $1, last_ip = $2, idle_expires_at = $3 \
-                     WHERE id = $4 AND revoked_at IS NULL",
-                )
-                .bind(p.now.0)
-                .bind(p.ip)
-                .bind(idle)
-                .bind(session.id.to_string())
-                .execute(&mut *tx)
-                .await?
-                .rows_affected();
-                if live == 0 {
-                    // Revoked by a transaction that committed after our read (PostgreSQL).
-                    return Ok(Refresh::Dead);
-                }
-                if p.now.0 - session.last_seen_at.0 >= p.activity_sample.as_millis() as i64 {
-                    insert_activity(
-                        &mut tx,
-                        session.user_id,
-                        p.now,
-                        "refreshed",
-                        Some(session.id),
-                        Some(&session.device),
-                        p.ip,
-                        None,
-                        None,
-                    )
-                    .await?;
-                }
-                tx.commit().await?;
-                let mut session = session;
-                session.last_seen_at = p.now;
-                session.last_ip = p.ip.map(str::to_owned);
-                return Ok(Refresh::Rotated(session));
-            }
-            // Another request spent it between our read and our write (PostgreSQL):
-            // read again what that one committed and treat ours as its retry.
-            match self.lookup_token(&mut tx, p.presented_hash).await? {
-                Some(again) => found = again,
-                None => return Ok(Refresh::Dead),
-            }
-        }
-
-        let spent_at = found.spent_at.unwrap_or(p.now.0);
+        let Some(spent_at) = found.spent_at else {
+            // Unspent after all (our UPDATE lost only to a session check that has since
+            // passed, or a rolled-back race): let the caller try again as a fresh refresh.
+            return Ok(Refresh::Dead);
+        };
         let in_grace = p.now.0 - spent_at <= p.grace.as_millis() as i64;
         if in_grace
             && found.successor_spent_at.is_none()

@@ -41,6 +41,9 @@ pub struct Options {
     /// PostgreSQL with its durability settings on (fsync, synchronous commit), for
     /// benchmarks; tests use a faster cluster without them.
     pub durable: bool,
+    /// The server's `RUST_LOG`. Tests log everything (`debug`, so the log-hygiene checks
+    /// see every line); benchmarks use production's `info`.
+    pub log: Option<String>,
 }
 
 impl Default for Options {
@@ -51,6 +54,7 @@ impl Default for Options {
             database_url: None,
             open_signup: true,
             durable: false,
+            log: None,
         }
     }
 }
@@ -82,6 +86,7 @@ pub struct TestServer {
     database_url: String,
     args: Vec<String>,
     logs: Arc<Mutex<String>>,
+    log: String,
     _dir: tempfile::TempDir,
     http: reqwest::Client,
 }
@@ -139,7 +144,13 @@ impl TestServer {
             args.push("--open-signup".to_owned());
         }
         args.extend(opts.extra_args);
+        let log = opts
+            .log
+            .clone()
+            .or_else(|| std::env::var("SERVER_LOG").ok())
+            .unwrap_or_else(|| "debug".into());
         let mut server = TestServer {
+            log,
             child: None,
             url: String::new(),
             port: 0,
@@ -158,10 +169,7 @@ impl TestServer {
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
             .args(&self.args)
-            .env(
-                "RUST_LOG",
-                std::env::var("SERVER_LOG").unwrap_or_else(|_| "debug".into()),
-            )
+            .env("RUST_LOG", &self.log)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

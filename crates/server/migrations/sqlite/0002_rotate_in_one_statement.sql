@@ -1,0 +1,21 @@
+-- Refresh-token rotation in one statement. The hot path spends a token with a single
+-- UPDATE; this trigger, inside that statement, stores the successor and touches the
+-- session. On SQLite every write goes through one connection, so one statement instead
+-- of a five-statement transaction is what lets refreshes scale.
+-- The two columns carry the statement's values to the trigger; nothing else reads them.
+ALTER TABLE refresh_tokens ADD COLUMN spent_ip TEXT;
+ALTER TABLE refresh_tokens ADD COLUMN spent_idle_until BIGINT;
+
+CREATE TRIGGER refresh_token_rotated
+AFTER UPDATE OF spent_at ON refresh_tokens
+FOR EACH ROW
+WHEN OLD.spent_at IS NULL AND NEW.spent_at IS NOT NULL AND NEW.successor_hash IS NOT NULL
+BEGIN
+    INSERT INTO refresh_tokens (hash, session_id, issued_at)
+    VALUES (NEW.successor_hash, NEW.session_id, NEW.spent_at);
+    UPDATE sessions
+    SET last_seen_at = NEW.spent_at,
+        last_ip = NEW.spent_ip,
+        idle_expires_at = MIN(NEW.spent_idle_until, expires_at)
+    WHERE id = NEW.session_id AND revoked_at IS NULL;
+END;
