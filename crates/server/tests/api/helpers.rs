@@ -238,6 +238,16 @@ impl Ctx {
     }
 }
 
+/// Every test's server log is searched for every secret the test handled, at the end
+/// of the test, whether or not the test asked for it explicitly.
+impl Drop for Ctx {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.assert_logs_clean();
+        }
+    }
+}
+
 pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
