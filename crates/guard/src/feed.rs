@@ -89,7 +89,7 @@ fn apply(inner: &Inner, data: &str, id: Option<&str>) -> Result<(), String> {
     if let Some(id) = id.and_then(|i| i.parse::<i64>().ok()) {
         inner.cursor.store(id, Ordering::Release);
     }
-    inner.caught_up.notify_waiters();
+    inner.applied.notify_waiters();
     Ok(())
 }
 

@@ -131,8 +131,10 @@ pub(crate) struct Inner {
     pub(crate) cursor: AtomicI64,
     pub(crate) epoch: Instant,
     pub(crate) shutdown: CancellationToken,
-    /// Wakes waiters when the feed catches up (start, tests).
+    /// Wakes waiters when a heartbeat says the feed is caught up (start).
     pub(crate) caught_up: tokio::sync::Notify,
+    /// Wakes waiters whenever a revocation has been applied (`wait_for_cursor`).
+    pub(crate) applied: tokio::sync::Notify,
 }
 
 /// A running guard. Cheap to clone; all clones share the state.
@@ -214,6 +216,7 @@ impl Guard {
             epoch: Instant::now(),
             shutdown: CancellationToken::new(),
             caught_up: tokio::sync::Notify::new(),
+            applied: tokio::sync::Notify::new(),
         });
         let guard = Guard { inner };
         let caught_up = guard.inner.caught_up.notified();
@@ -306,7 +309,7 @@ impl Guard {
     pub async fn wait_for_cursor(&self, cursor: i64, within: Duration) -> bool {
         let deadline = tokio::time::Instant::now() + within;
         loop {
-            let notified = self.inner.caught_up.notified();
+            let notified = self.inner.applied.notified();
             if self.inner.cursor.load(Ordering::Acquire) >= cursor {
                 return true;
             }
