@@ -1,0 +1,99 @@
+//! The commands of docs/app-ipc.md. Each one: find the session, call the client,
+//! translate the answer. Failures reject with the `AppError` object.
+
+use client::{ClientError, Session};
+use proto::activity::ActivityEvent;
+use proto::sessions::SessionInfo;
+use proto::{Password, SessionId};
+use tauri::State;
+
+use crate::AppContext;
+use crate::ipc::{AppState, CommandResult, Revoked};
+
+/// The signed-in session this window shows (`not_signed_in` if none).
+async fn session(ctx: &AppContext) -> CommandResult<Session> {
+    Ok(ctx.manager.session(ctx.server().as_deref()).await?)
+}
+
+/// `AppState` as the client reports it (keychain and config file, no network).
+pub(crate) async fn state(ctx: &AppContext) -> CommandResult<AppState> {
+    Ok(ctx.manager.status(ctx.server().as_deref()).await?.into())
+}
+
+/// Ids come from the device list; one that is not even an id names no device.
+fn device_id(id: &str) -> CommandResult<SessionId> {
+    id.trim().parse().map_err(|_| ClientError::NotFound.into())
+}
+
+#[tauri::command]
+pub async fn app_state(ctx: State<'_, AppContext>) -> CommandResult<AppState> {
+    state(&ctx).await
+}
+
+#[tauri::command]
+pub async fn sign_in(
+    ctx: State<'_, AppContext>,
+    server_url: String,
+    email: String,
+    password: String,
+    device_name: Option<String>,
+) -> CommandResult<AppState> {
+    let password = Password::new(password);
+    let session = ctx
+        .manager
+        .sign_in(&server_url, &email, &password, device_name.as_deref())
+        .await?;
+    ctx.set_server(session.server());
+    session.start_events();
+    state(&ctx).await
+}
+
+#[tauri::command]
+pub async fn list_devices(ctx: State<'_, AppContext>) -> CommandResult<Vec<SessionInfo>> {
+    Ok(session(&ctx).await?.list_devices().await?)
+}
+
+#[tauri::command]
+pub async fn rename_device(
+    ctx: State<'_, AppContext>,
+    id: String,
+    name: String,
+) -> CommandResult<SessionInfo> {
+    let id = device_id(&id)?;
+    Ok(session(&ctx).await?.rename_device(id, &name).await?)
+}
+
+#[tauri::command]
+pub async fn sign_out_device(ctx: State<'_, AppContext>, id: String) -> CommandResult<()> {
+    let id = device_id(&id)?;
+    Ok(session(&ctx).await?.sign_out_device(id).await?)
+}
+
+#[tauri::command]
+pub async fn sign_out_others(ctx: State<'_, AppContext>) -> CommandResult<Revoked> {
+    let revoked = session(&ctx).await?.sign_out_others().await?;
+    Ok(Revoked { revoked })
+}
+
+#[tauri::command]
+pub async fn sign_out_everywhere(ctx: State<'_, AppContext>) -> CommandResult<AppState> {
+    session(&ctx).await?.sign_out_everywhere().await?;
+    state(&ctx).await
+}
+
+#[tauri::command]
+pub async fn sign_out(ctx: State<'_, AppContext>) -> CommandResult<AppState> {
+    session(&ctx).await?.logout().await?;
+    state(&ctx).await
+}
+
+#[tauri::command]
+pub async fn activity(ctx: State<'_, AppContext>) -> CommandResult<Vec<ActivityEvent>> {
+    Ok(session(&ctx).await?.activity().await?)
+}
+
+#[tauri::command]
+pub async fn dismiss_notice(ctx: State<'_, AppContext>) -> CommandResult<AppState> {
+    ctx.manager.dismiss_notice();
+    state(&ctx).await
+}

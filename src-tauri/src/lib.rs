@@ -1,0 +1,96 @@
+//! The Session Manager desktop app: Tauri commands and events of docs/app-ipc.md,
+//! each a thin translation over `crates/client`.
+//!
+//! Nothing here decides anything: the client library owns the keychain, tokens,
+//! refreshing, logout with pending revocation and the event stream. This crate only
+//! - turns IPC calls into client calls and client results into the IPC's JSON,
+//! - passes client events on to the web view (and to the OS as a notification when
+//!   this device was signed out from elsewhere).
+//!
+//! The web view never receives a token: every type that crosses IPC is listed in
+//! [`ipc`], and none of them has a token field.
+
+pub mod commands;
+pub mod events;
+pub mod ipc;
+
+use std::sync::Mutex;
+
+use client::SessionManager;
+use tauri::{Builder, Manager, Runtime};
+
+/// The commands, as `build.rs` declares them to Tauri's ACL and the main window's
+/// capability grants them. Tests check that the three lists agree.
+pub const COMMANDS: &[&str] = &[
+    "app_state",
+    "sign_in",
+    "list_devices",
+    "rename_device",
+    "sign_out_device",
+    "sign_out_others",
+    "sign_out_everywhere",
+    "sign_out",
+    "activity",
+    "dismiss_notice",
+];
+
+/// The label of the one window that may talk to the Rust side.
+pub const MAIN_WINDOW: &str = "main";
+
+/// What every command gets: the client, and which server this window shows.
+pub struct AppContext {
+    pub(crate) manager: SessionManager,
+    /// The server the app was started with (`--server`), replaced by the one of each
+    /// sign-in. `None`: whatever the client remembers as current.
+    pub(crate) server: Mutex<Option<String>>,
+}
+
+impl AppContext {
+    pub fn new(manager: SessionManager, server: Option<String>) -> Self {
+        Self {
+            manager,
+            server: Mutex::new(server),
+        }
+    }
+
+    pub fn manager(&self) -> &SessionManager {
+        &self.manager
+    }
+
+    pub(crate) fn server(&self) -> Option<String> {
+        self.server
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    pub(crate) fn set_server(&self, server: &str) {
+        *self.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.to_string());
+    }
+}
+
+/// Puts the app together on any runtime: the real one (Wry) in `main`, Tauri's mock
+/// runtime in tests.
+pub fn builder<R: Runtime>(builder: Builder<R>, context: AppContext) -> Builder<R> {
+    builder
+        .plugin(tauri_plugin_notification::init())
+        .manage(context)
+        .invoke_handler(tauri::generate_handler![
+            commands::app_state,
+            commands::sign_in,
+            commands::list_devices,
+            commands::rename_device,
+            commands::sign_out_device,
+            commands::sign_out_others,
+            commands::sign_out_everywhere,
+            commands::sign_out,
+            commands::activity,
+            commands::dismiss_notice,
+        ])
+        .setup(|app| {
+            let handle = app.handle().clone();
+            let manager = app.state::<AppContext>().manager.clone();
+            events::start(handle, manager);
+            Ok(())
+        })
+}

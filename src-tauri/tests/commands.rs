@@ -1,0 +1,535 @@
+//! The app's command layer on Tauri's mock runtime, with the app's real configuration
+//! and capabilities, against a real `session-server` and the real Secret Service.
+//!
+//! Run with the keychain there: `scripts/with-secret-service cargo test -p session-manager-app`
+//! (after `cargo build --workspace --bins`, which builds the server the tests start).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::mpsc;
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use tauri::ipc::{CallbackFn, InvokeBody};
+use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
+use tauri::webview::InvokeRequest;
+use tauri::{Listener, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
+use testkit::TestServer;
+
+const EMAIL: &str = "ada@example.com";
+const PASSWORD: &str = "correct horse battery";
+
+/// The app as the web view sees it: one window, commands in, events out.
+struct App {
+    app: tauri::App<MockRuntime>,
+    main: WebviewWindow<MockRuntime>,
+    config: std::sync::Arc<tempfile::TempDir>,
+}
+
+fn require_secret_service() {
+    assert!(
+        std::env::var_os("SESSION_TEST_SECRET_SERVICE").is_some(),
+        "these tests use the real Secret Service: run them as \
+         `scripts/with-secret-service cargo test -p session-manager-app`"
+    );
+}
+
+impl App {
+    fn start(server: Option<&str>) -> App {
+        Self::start_with(std::sync::Arc::new(tempfile::tempdir().unwrap()), server)
+    }
+
+    /// The app started again on the same machine: same config directory and keychain.
+    fn restart(self, server: Option<&str>) -> App {
+        let config = self.config.clone();
+        drop(self);
+        Self::start_with(config, server)
+    }
+
+    fn start_with(config: std::sync::Arc<tempfile::TempDir>, server: Option<&str>) -> App {
+        require_secret_service();
+        let manager = client::SessionManager::new(client::Options {
+            config_dir: Some(config.path().to_path_buf()),
+            app_version: Some("test".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        let context = app::AppContext::new(manager, server.map(str::to_string));
+        let mut app = app::builder(mock_builder(), context)
+            .build(tauri::generate_context!())
+            .unwrap();
+        // One turn of the event loop runs what the real start runs: the windows of
+        // tauri.conf.json are opened and the app's setup (the event bridge) starts.
+        // Called once, so its busy-loop deprecation does not apply.
+        #[allow(deprecated)]
+        app.run_iteration(|_, _| {});
+        let main = app
+            .get_webview_window(app::MAIN_WINDOW)
+            .expect("the main window of tauri.conf.json");
+        App { app, main, config }
+    }
+
+    /// Invokes a command as the UI does, from `window`, and returns its JSON answer
+    /// or the JSON it rejected with.
+    async fn invoke_from(
+        window: &WebviewWindow<MockRuntime>,
+        url: &str,
+        cmd: &str,
+        args: Value,
+    ) -> Result<Value, Value> {
+        let window = window.clone();
+        let request = InvokeRequest {
+            cmd: cmd.into(),
+            callback: CallbackFn(0),
+            error: CallbackFn(1),
+            url: url.parse().unwrap(),
+            body: InvokeBody::Json(args),
+            headers: Default::default(),
+            invoke_key: INVOKE_KEY.to_string(),
+        };
+        tokio::task::spawn_blocking(move || {
+            get_ipc_response(&window, request).map(|b| b.deserialize::<Value>().unwrap())
+        })
+        .await
+        .unwrap()
+    }
+
+    async fn invoke(&self, cmd: &str, args: Value) -> Result<Value, Value> {
+        let answer = Self::invoke_from(&self.main, "tauri://localhost", cmd, args).await;
+        let text = match &answer {
+            Ok(v) | Err(v) => v.to_string(),
+        };
+        assert!(
+            !text.contains("rt_") && !text.contains("eyJ"),
+            "{cmd} handed something that looks like a token to the web view: {text}"
+        );
+        answer
+    }
+
+    async fn ok(&self, cmd: &str, args: Value) -> Value {
+        match self.invoke(cmd, args).await {
+            Ok(v) => v,
+            Err(e) => panic!("{cmd} failed: {e}"),
+        }
+    }
+
+    async fn sign_in(&self, server: &TestServer) -> Value {
+        self.ok(
+            "sign_in",
+            json!({"serverUrl": server.url(), "email": EMAIL, "password": PASSWORD, "deviceName": "Ada's desktop"}),
+        )
+        .await
+    }
+
+    async fn devices(&self) -> Vec<Value> {
+        self.ok("list_devices", json!({}))
+            .await
+            .as_array()
+            .unwrap()
+            .clone()
+    }
+
+    /// The next `event` the app emits, as JSON.
+    fn next_event(&self, event: &str) -> mpsc::Receiver<Value> {
+        let (tx, rx) = mpsc::channel();
+        self.app.listen_any(event, move |e| {
+            let _ = tx.send(serde_json::from_str::<Value>(e.payload()).unwrap());
+        });
+        rx
+    }
+}
+
+async fn wait_for(
+    rx: &mpsc::Receiver<Value>,
+    what: &str,
+    accept: impl Fn(&Value) -> bool,
+) -> Value {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match rx.recv_timeout(left.min(Duration::from_millis(50))) {
+            Ok(v) if accept(&v) => return v,
+            Ok(_) => {}
+            Err(mpsc::RecvTimeoutError::Timeout) if !left.is_zero() => {
+                tokio::task::yield_now().await
+            }
+            Err(e) => panic!("no {what} within 20 s ({e})"),
+        }
+    }
+}
+
+fn names(devices: &[Value]) -> Vec<&str> {
+    devices
+        .iter()
+        .map(|d| d["device"]["name"].as_str().unwrap())
+        .collect()
+}
+
+/// An account with three other devices signed in; returns their session ids by name.
+async fn account_with_three_devices(
+    server: &TestServer,
+) -> Vec<(String, proto::tokens::TokenResponse)> {
+    server.create_account(EMAIL, PASSWORD).await;
+    let mut others = Vec::new();
+    for name in ["Work laptop", "Phone", "Old tablet"] {
+        others.push((
+            name.to_string(),
+            server.sign_in(EMAIL, PASSWORD, name).await,
+        ));
+    }
+    others
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_in_shows_every_device_this_one_first() {
+    let server = TestServer::start().await;
+    account_with_three_devices(&server).await;
+    let app = App::start(Some(server.url()));
+
+    let state = app.ok("app_state", json!({})).await;
+    assert_eq!(state["signed_in"], false);
+    assert_eq!(
+        state["server_url"],
+        server.url(),
+        "the --server URL prefills the form"
+    );
+    assert_eq!(state["keychain"]["available"], true, "{state}");
+    assert!(
+        state["default_device_name"]
+            .as_str()
+            .is_some_and(|n| !n.is_empty())
+    );
+
+    // A wrong password rejects with the AppError object the UI shows inline.
+    let wrong = app
+        .invoke(
+            "sign_in",
+            json!({"serverUrl": server.url(), "email": EMAIL, "password": "nope", "deviceName": "x"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong["code"], "invalid_credentials", "{wrong}");
+    assert!(wrong["message"].as_str().is_some_and(|m| !m.is_empty()));
+
+    // Before signing in, the device list is not something the UI can have.
+    let err = app.invoke("list_devices", json!({})).await.unwrap_err();
+    assert_eq!(err["code"], "not_signed_in");
+
+    let state = app.sign_in(&server).await;
+    assert_eq!(state["signed_in"], true, "{state}");
+    assert_eq!(state["email"], EMAIL);
+    assert_eq!(state["signed_out_notice"], Value::Null);
+    let own = state["session_id"].as_str().unwrap().to_string();
+    assert_eq!(
+        state.as_object().unwrap().keys().collect::<Vec<_>>().len(),
+        9,
+        "AppState has exactly the fields of docs/app-ipc.md: {state}"
+    );
+
+    let devices = app.devices().await;
+    assert_eq!(devices.len(), 4);
+    assert_eq!(devices[0]["id"], own.as_str());
+    assert_eq!(devices[0]["current"], true);
+    assert_eq!(devices[0]["device"]["name"], "Ada's desktop");
+    let mut others = names(&devices[1..]);
+    others.sort_unstable();
+    assert_eq!(others, ["Old tablet", "Phone", "Work laptop"]);
+
+    let activity = app.ok("activity", json!({})).await;
+    let kinds: Vec<&str> = activity
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds.iter().filter(|k| **k == "signed_in").count(),
+        4,
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_the_old_tablet_ends_it_on_the_server() {
+    let server = TestServer::start().await;
+    let others = account_with_three_devices(&server).await;
+    let tablet = others[2].1.session_id;
+    let app = App::start(Some(server.url()));
+    app.sign_in(&server).await;
+    let changed = app.next_event("devices-changed");
+
+    let answer = app
+        .ok("sign_out_device", json!({"id": tablet.to_string()}))
+        .await;
+    assert_eq!(answer, Value::Null);
+    assert!(
+        server.session_is_revoked(tablet).await,
+        "the tablet's session is over on the server"
+    );
+    assert!(!names(&app.devices().await).contains(&"Old tablet"));
+    let event = wait_for(&changed, "devices-changed", |_| true).await;
+    assert_eq!(event["reason"], "session.revoked");
+
+    // Renaming answers the renamed device; a device that is not there is not_found.
+    let phone = others[1].1.session_id.to_string();
+    let renamed = app
+        .ok(
+            "rename_device",
+            json!({"id": phone, "name": "  Ada's phone "}),
+        )
+        .await;
+    assert_eq!(renamed["device"]["name"], "Ada's phone");
+    let gone = app
+        .invoke("sign_out_device", json!({"id": tablet.to_string()}))
+        .await
+        .unwrap_err();
+    assert_eq!(gone["code"], "not_found");
+    let junk = app
+        .invoke("rename_device", json!({"id": "not-an-id", "name": "x"}))
+        .await
+        .unwrap_err();
+    assert_eq!(junk["code"], "not_found");
+    let too_long = app
+        .invoke(
+            "rename_device",
+            json!({"id": phone, "name": "x".repeat(101)}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(too_long["code"], "validation_failed", "{too_long}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signed_out_from_elsewhere_the_ui_hears_it_after_the_state_says_so() {
+    let server = TestServer::start().await;
+    let others = account_with_three_devices(&server).await;
+    let phone = &others[1].1;
+    let app = App::start(Some(server.url()));
+    let online = app.next_event("state-changed");
+    let own = app.sign_in(&server).await["session_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    wait_for(&online, "state-changed with online: true", |s| {
+        s["online"] == true
+    })
+    .await;
+    let signed_out = app.next_event("signed-out");
+
+    // The phone signs this device out.
+    let r = reqwest::Client::new()
+        .delete(format!("{}/v1/sessions/{own}", server.url()))
+        .bearer_auth(phone.access_token.expose())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 204);
+
+    let notice = wait_for(&signed_out, "signed-out", |_| true).await;
+    assert_eq!(notice["by_device_name"], "Phone", "{notice}");
+    assert_eq!(notice["by_session_id"], phone.session_id.to_string());
+    assert_eq!(notice["reason"], "revoked");
+    let state = app.ok("app_state", json!({})).await;
+    assert_eq!(state["signed_in"], false);
+    assert_eq!(state["signed_out_notice"]["by_device_name"], "Phone");
+
+    let err = app.invoke("list_devices", json!({})).await.unwrap_err();
+    assert_eq!(err["code"], "not_signed_in");
+    let state = app.ok("dismiss_notice", json!({})).await;
+    assert_eq!(state["signed_out_notice"], Value::Null);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_out_all_others_then_everywhere() {
+    let server = TestServer::start().await;
+    let others = account_with_three_devices(&server).await;
+    let app = App::start(Some(server.url()));
+    let own: proto::SessionId = app.sign_in(&server).await["session_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let answer = app.ok("sign_out_others", json!({})).await;
+    assert_eq!(answer, json!({"revoked": 3}));
+    for (name, t) in &others {
+        assert!(
+            server.session_is_revoked(t.session_id).await,
+            "{name} is signed out"
+        );
+    }
+    assert_eq!(app.devices().await.len(), 1);
+
+    let state = app.ok("sign_out_everywhere", json!({})).await;
+    assert_eq!(state["signed_in"], false, "{state}");
+    assert!(server.session_is_revoked(own).await);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn signing_out_here_while_the_server_is_down_ends_the_session_once_it_is_back() {
+    let mut server = TestServer::start().await;
+    server.create_account(EMAIL, PASSWORD).await;
+    let app = App::start(Some(server.url()));
+    let own: proto::SessionId = app.sign_in(&server).await["session_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    server.stop().await;
+    let state = app.ok("sign_out", json!({})).await;
+    assert_eq!(
+        state["signed_in"], false,
+        "signed out here at once: {state}"
+    );
+    assert_eq!(
+        state["pending_revocations"], 1,
+        "the revocation waits for the server: {state}"
+    );
+    assert_eq!(
+        state["server_url"],
+        server.url(),
+        "the server stays remembered"
+    );
+
+    // The server returns; the app is started again and finishes the job.
+    server.start_again().await;
+    let app = app.restart(Some(server.url()));
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let state = app.ok("app_state", json!({})).await;
+        if state["pending_revocations"] == 0 {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "still pending after 20 s: {state}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(
+        server.session_is_revoked(own).await,
+        "the revocation reached the server"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn only_the_main_window_showing_the_apps_own_pages_may_call_commands() {
+    let app = App::start(None);
+    for cmd in app::COMMANDS {
+        let answer = app.invoke(cmd, json!({})).await;
+        if let Err(e) = &answer {
+            // Refusals by the ACL say "not allowed"; anything else (missing arguments,
+            // not signed in) means the command was reached.
+            assert!(
+                !e.to_string().contains("not allowed"),
+                "{cmd} is allowed in the main window: {e}"
+            );
+        }
+    }
+    // A plugin command the main window was not granted.
+    let refused = App::invoke_from(
+        &app.main,
+        "tauri://localhost",
+        "plugin:notification|notify",
+        json!({"options": {"title": "x"}}),
+    )
+    .await
+    .unwrap_err();
+    assert!(refused.to_string().contains("not allowed"), "{refused}");
+
+    // Remote content in the main window gets nothing.
+    let remote = App::invoke_from(&app.main, "https://example.com", "app_state", json!({}))
+        .await
+        .unwrap_err();
+    assert!(remote.to_string().contains("not allowed"), "{remote}");
+
+    // Any other window gets nothing either.
+    let other = WebviewWindowBuilder::new(&app.app, "other", WebviewUrl::default())
+        .build()
+        .unwrap();
+    let refused = App::invoke_from(&other, "tauri://localhost", "app_state", json!({}))
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("not allowed"), "{refused}");
+}
+
+#[test]
+fn the_capability_grants_exactly_the_declared_commands() {
+    let cap: Value =
+        serde_json::from_str(include_str!("../capabilities/main-window.json")).unwrap();
+    assert_eq!(cap["windows"], json!(["main"]));
+    assert_eq!(cap["local"], true);
+    assert!(cap.get("remote").is_none());
+    let granted: Vec<String> = cap["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|p| p.as_str())
+        .filter(|p| !p.starts_with("core:"))
+        .map(str::to_string)
+        .collect();
+    let declared: Vec<String> = app::COMMANDS
+        .iter()
+        .map(|c| format!("allow-{}", c.replace('_', "-")))
+        .collect();
+    assert_eq!(granted, declared);
+    let build_rs = include_str!("../build.rs");
+    for c in app::COMMANDS {
+        assert!(
+            build_rs.contains(&format!("\"{c}\"")),
+            "{c} is declared in build.rs"
+        );
+    }
+}
+
+#[test]
+fn the_csp_allows_no_inline_or_data_scripts_and_no_remote_content() {
+    let conf: Value = serde_json::from_str(include_str!("../tauri.conf.json")).unwrap();
+    let csp = &conf["app"]["security"]["csp"];
+    assert_eq!(csp["default-src"], "'self'");
+    assert_eq!(csp["script-src"], "'self'");
+    for (directive, value) in csp.as_object().unwrap() {
+        let value = value.as_str().unwrap();
+        for bad in [
+            "unsafe-inline",
+            "unsafe-eval",
+            "data:",
+            "blob:",
+            "https:",
+            "http://*",
+            "*",
+        ] {
+            assert!(
+                !value.split_whitespace().any(|v| v.contains(bad)),
+                "{directive} allows {bad}: {value}"
+            );
+        }
+    }
+    assert_eq!(conf["build"]["frontendDist"], "../ui/dist");
+    assert!(
+        conf["build"].get("devUrl").is_none(),
+        "no dev server URL: the app only loads its own files"
+    );
+}
+
+#[test]
+fn the_notification_names_the_device_and_the_time() {
+    let notice = client::SignedOutNotice {
+        by_session_id: None,
+        by_device_name: Some("Phone".into()),
+        reason: "revoked".into(),
+        at: chrono::Utc::now(),
+    };
+    let text = app::events::notification_text(&notice);
+    assert!(
+        text.starts_with("This device was signed out from Phone at "),
+        "{text}"
+    );
+    let reuse = client::SignedOutNotice {
+        by_device_name: None,
+        reason: "refresh_token_reuse".into(),
+        ..notice
+    };
+    assert!(app::events::notification_text(&reuse).contains("used from somewhere else"));
+}

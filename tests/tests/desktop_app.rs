@@ -1,0 +1,271 @@
+//! The desktop app end to end: the real `session-manager` binary in a real WebKit
+//! window (Xvfb), driven through tauri-driver and WebKitWebDriver, against a real
+//! `session-server` and the real Secret Service.
+//!
+//! ```sh
+//! cargo build --workspace --bins && (cd ui && npm run build)
+//! scripts/with-secret-service xvfb-run -a cargo test -p session-e2e
+//! ```
+//! `SCREENSHOTS=docs/screenshots` also saves the screens it passes through.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::PathBuf;
+
+use client::{AccountKey, EntryName, Keychain};
+use e2e::driver::{Driver, app_binary};
+use e2e::{OtherDevice, sign_in_other_devices};
+use testkit::TestServer;
+
+const EMAIL: &str = "ada@example.com";
+const PASSWORD: &str = "correct horse battery staple";
+
+fn id(testid: &str) -> String {
+    Driver::testid(testid)
+}
+
+/// Where to save screenshots, if asked to.
+fn screenshot_path(name: &str) -> Option<PathBuf> {
+    std::env::var_os("SCREENSHOTS").map(|dir| testkit::repo_path("").join(dir).join(name))
+}
+
+/// This device's refresh token, read from the Secret Service itself.
+async fn keychain_holds_this_device(server: &str) -> bool {
+    let server = client::normalize_server_url(server).unwrap();
+    Keychain::native()
+        .read(&EntryName::active(&AccountKey::new(server, EMAIL)))
+        .await
+        .expect("the Secret Service answers")
+        .is_some()
+}
+
+async fn sign_in_through_the_form(app: &Driver, server: &TestServer) {
+    // The server given with --server is already there.
+    let url = app.wait_visible(&id("server-url")).await.unwrap();
+    assert_eq!(
+        url.prop("value").await.unwrap().as_deref(),
+        Some(server.url())
+    );
+    app.type_into("email", EMAIL).await.unwrap();
+    app.type_into("password", PASSWORD).await.unwrap();
+    app.type_into("device-name", "Ada's desktop").await.unwrap();
+    app.click("sign-in-submit").await.unwrap();
+}
+
+/// Watches the session bus for desktop notifications (`org.freedesktop.Notifications.Notify`),
+/// as the desktop's notification daemon would receive them.
+struct NotificationWatch {
+    child: tokio::process::Child,
+    seen: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl NotificationWatch {
+    fn start() -> Self {
+        use tokio::io::AsyncReadExt as _;
+        let mut child = tokio::process::Command::new("dbus-monitor")
+            .args([
+                "--session",
+                "type='method_call',interface='org.freedesktop.Notifications',member='Notify'",
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("dbus-monitor (apt package dbus-bin)");
+        let mut out = child.stdout.take().unwrap();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let sink = seen.clone();
+        tokio::spawn(async move {
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = out.read(&mut buf).await {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        Self { child, seen }
+    }
+
+    async fn expect(mut self, text: &str) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !self.seen.lock().unwrap().contains(text) {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no OS notification saying {text:?}; the bus saw: {}",
+                self.seen.lock().unwrap()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let _ = self.child.kill().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn the_desktop_app_end_to_end() {
+    e2e::driver::check_environment().expect("the end-to-end environment");
+    let server = TestServer::start().await;
+    e2e::create_account(server.url(), EMAIL, PASSWORD)
+        .await
+        .unwrap();
+    let names: Vec<String> = e2e::DEMO_DEVICES.iter().map(|s| s.to_string()).collect();
+    let others: Vec<OtherDevice> = sign_in_other_devices(server.url(), EMAIL, PASSWORD, &names)
+        .await
+        .unwrap();
+    let [tablet, phone, laptop] = &others[..] else {
+        unreachable!()
+    };
+
+    let config = tempfile::tempdir().unwrap();
+    let (app, _) = Driver::launch(
+        &app_binary(),
+        &["--server".into(), server.url().into()],
+        &[("XDG_CONFIG_HOME", config.path())],
+    )
+    .await
+    .unwrap();
+
+    // Sign in → four devices, this one first with its badge.
+    sign_in_through_the_form(&app, &server).await;
+    app.wait_devices(4).await.unwrap();
+    let listed = app.device_names().await.unwrap();
+    assert_eq!(
+        listed,
+        ["Ada's desktop", "Work laptop", "Phone", "Old tablet"]
+    );
+    let first = app.device_row("Ada's desktop").await.unwrap();
+    assert_eq!(
+        first.attr("data-current").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let own_sid: proto::SessionId = first
+        .attr("data-session-id")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        keychain_holds_this_device(server.url()).await,
+        "signed in: the refresh token is in the keychain"
+    );
+    assert_eq!(
+        app.wait_visible(&id("device-count"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "4 devices"
+    );
+    if let Some(p) = screenshot_path("devices.png") {
+        app.screenshot(&p).await.unwrap();
+    }
+
+    // Sign out "Old tablet": the confirmation names it; then it is gone, on the server too.
+    let row = app.device_row("Old tablet").await.unwrap();
+    row.find(fantoccini::Locator::Css(&id("sign-out-device")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let dialog = app.wait_visible(&id("confirm-dialog")).await.unwrap();
+    let title = dialog
+        .find(fantoccini::Locator::Css("h2"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        title.contains("Old tablet"),
+        "the confirmation names the device: {title:?}"
+    );
+    app.click("confirm-ok").await.unwrap();
+    app.wait_devices(3).await.unwrap();
+    assert!(
+        !app.device_names()
+            .await
+            .unwrap()
+            .contains(&"Old tablet".to_string())
+    );
+    assert!(
+        server.session_is_revoked(tablet.session_id()).await,
+        "the tablet is signed out on the server"
+    );
+
+    // The activity screen tells the story, newest first.
+    app.click("activity-tab").await.unwrap();
+    let rows = app
+        .wait_all(&id("activity-row"), "activity listed", |rows| {
+            rows.len() >= 5
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        rows[0].attr("data-kind").await.unwrap().as_deref(),
+        Some("revoked")
+    );
+    if let Some(p) = screenshot_path("activity.png") {
+        app.screenshot(&p).await.unwrap();
+    }
+    app.click("devices-tab").await.unwrap();
+    app.wait_devices(3).await.unwrap();
+
+    // The phone signs this device out: the app says so, in its window and as an OS
+    // notification, and its keychain entry is gone.
+    let notifications = NotificationWatch::start();
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // monitoring begins
+    phone.session.sign_out_device(own_sid).await.unwrap();
+    let notice = app.wait_visible(&id("signed-out-notice")).await.unwrap();
+    let text = notice.text().await.unwrap();
+    assert!(
+        text.contains("Phone"),
+        "the notice names the device that did it: {text:?}"
+    );
+    app.wait_visible(&id("sign-in-submit")).await.unwrap();
+    assert!(
+        !keychain_holds_this_device(server.url()).await,
+        "signed out from elsewhere: the keychain entry is gone"
+    );
+    notifications
+        .expect("This device was signed out from Phone")
+        .await;
+    if let Some(p) = screenshot_path("signed-out.png") {
+        app.screenshot(&p).await.unwrap();
+    }
+
+    // Sign in again, then sign out everywhere: every session ends on the server.
+    sign_in_through_the_form(&app, &server).await;
+    app.wait_devices(3).await.unwrap();
+    let own_sid: proto::SessionId = app
+        .device_row("Ada's desktop")
+        .await
+        .unwrap()
+        .attr("data-session-id")
+        .await
+        .unwrap()
+        .unwrap()
+        .parse()
+        .unwrap();
+    app.click("sign-out-everywhere").await.unwrap();
+    app.wait_visible(&id("confirm-dialog")).await.unwrap();
+    app.click("confirm-ok").await.unwrap();
+    app.wait_visible(&id("sign-in-submit")).await.unwrap();
+    for (name, sid) in [
+        ("this device", own_sid),
+        ("Phone", phone.session_id()),
+        ("Work laptop", laptop.session_id()),
+    ] {
+        assert!(
+            server.session_is_revoked(sid).await,
+            "{name} is signed out on the server"
+        );
+    }
+    assert!(!keychain_holds_this_device(server.url()).await);
+
+    app.close().await.unwrap();
+}
