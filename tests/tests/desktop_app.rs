@@ -29,6 +29,15 @@ fn screenshot_path(name: &str) -> Option<PathBuf> {
     std::env::var_os("SCREENSHOTS").map(|dir| testkit::repo_path("").join(dir).join(name))
 }
 
+/// Saves what the window shows, once painted, if asked to (`SCREENSHOTS`).
+async fn save_screenshot(app: &Driver, name: &str) {
+    if let Some(path) = screenshot_path(name) {
+        // Let WebKit paint the last change before taking the picture.
+        tokio::time::sleep(std::time::Duration::from_millis(800)).await;
+        app.screenshot(&path).await.unwrap();
+    }
+}
+
 /// This device's refresh token, read from the Secret Service itself.
 async fn keychain_holds_this_device(server: &str) -> bool {
     let server = client::normalize_server_url(server).unwrap();
@@ -160,9 +169,7 @@ async fn the_desktop_app_end_to_end() {
             .unwrap(),
         "4 devices"
     );
-    if let Some(p) = screenshot_path("devices.png") {
-        app.screenshot(&p).await.unwrap();
-    }
+    save_screenshot(&app, "devices.png").await;
 
     // Sign out "Old tablet": the confirmation names it; then it is gone, on the server too.
     let row = app.device_row("Old tablet").await.unwrap();
@@ -209,9 +216,7 @@ async fn the_desktop_app_end_to_end() {
         rows[0].attr("data-kind").await.unwrap().as_deref(),
         Some("revoked")
     );
-    if let Some(p) = screenshot_path("activity.png") {
-        app.screenshot(&p).await.unwrap();
-    }
+    save_screenshot(&app, "activity.png").await;
     app.click("devices-tab").await.unwrap();
     app.wait_devices(3).await.unwrap();
 
@@ -234,9 +239,7 @@ async fn the_desktop_app_end_to_end() {
     notifications
         .expect("This device was signed out from Phone")
         .await;
-    if let Some(p) = screenshot_path("signed-out.png") {
-        app.screenshot(&p).await.unwrap();
-    }
+    save_screenshot(&app, "signed-out.png").await;
 
     // Sign in again, then sign out everywhere: every session ends on the server.
     sign_in_through_the_form(&app, &server).await;

@@ -62,6 +62,15 @@ async fn start_once(xdg: &Path, server: &str, devices: Option<usize>) -> anyhow:
         .app_pid()
         .ok_or_else(|| anyhow::anyhow!("the app's process was not found"))?;
     let mem = e2e::memory::tree(pid);
+    if std::env::var_os("APP_BENCH_VERBOSE").is_some() {
+        for (pid, name, rss) in &mem.processes {
+            eprintln!(
+                "  {pid} {name}: RSS {:.1} MB, PSS {:.1} MB",
+                *rss as f64 / 1024.0,
+                e2e::memory::pss_kib(*pid) as f64 / 1024.0
+            );
+        }
+    }
     app.close().await?;
     Ok(Sample {
         start,
