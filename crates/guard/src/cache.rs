@@ -1,24 +1,32 @@
 //! Tokens already verified: a repeat costs a hash lookup instead of a signature check.
 //!
 //! Keyed by the whole token string (never a part of it: a cache keyed by the signature
-//! alone would accept a forged payload wearing a genuine signature), with the standard
-//! library's randomly keyed SipHash so callers cannot aim collisions at it.
+//! alone would accept a forged payload wearing a genuine signature). The hasher is
+//! foldhash with a per-process random seed: several times faster than SipHash on a
+//! 400-byte token, and still not something callers can aim collisions at.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+type Map = HashMap<Box<str>, Arc<Claims>, foldhash::fast::RandomState>;
+
 use proto::tokens::Claims;
 
 pub(crate) struct TokenCache {
-    map: RwLock<HashMap<Box<str>, Arc<Claims>>>,
+    map: RwLock<Map>,
     capacity: usize,
 }
 
 impl TokenCache {
     pub(crate) fn new(capacity: usize) -> Self {
+        let capacity = capacity.max(1);
         Self {
-            map: RwLock::new(HashMap::new()),
-            capacity: capacity.max(1),
+            // Room for a busy minute up front, so the first requests do not pay for growth.
+            map: RwLock::new(Map::with_capacity_and_hasher(
+                capacity.min(4096),
+                foldhash::fast::RandomState::default(),
+            )),
+            capacity,
         }
     }
 

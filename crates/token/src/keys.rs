@@ -1,6 +1,5 @@
 //! Ed25519 signing keys and the public key set (JWKS).
 
-use std::collections::HashMap;
 use std::fmt;
 
 use base64::Engine as _;
@@ -89,6 +88,13 @@ impl SigningKey {
     }
 }
 
+/// The header segment of every token signed with `kid`, exactly as [`SigningKey::sign`]
+/// writes it; verification recognises it without decoding it.
+fn canonical_header_b64(kid: &str) -> String {
+    let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": kid});
+    B64.encode(header.to_string())
+}
+
 fn jwk_of(kid: &str, key: &VerifyingKey) -> Jwk {
     Jwk {
         kty: "OKP".into(),
@@ -109,10 +115,12 @@ fn thumbprint(key: &VerifyingKey) -> String {
     B64.encode(Sha256::digest(canonical.as_bytes()))
 }
 
-/// The public keys a validator trusts, by `kid`.
+/// The public keys a validator trusts, by `kid`. A handful at most (the current key and
+/// the retired ones still published), so a list beats a hash table.
 #[derive(Clone, Debug, Default)]
 pub struct KeySet {
-    keys: HashMap<String, VerifyingKey>,
+    /// (kid, key, the canonical header segment of that kid).
+    keys: Vec<(String, VerifyingKey, String)>,
 }
 
 impl KeySet {
@@ -127,12 +135,31 @@ impl KeySet {
         let bytes = B64.decode(&jwk.x).map_err(|_| KeyError::BadPublicKey)?;
         let bytes: [u8; 32] = bytes.try_into().map_err(|_| KeyError::BadPublicKey)?;
         let key = VerifyingKey::from_bytes(&bytes).map_err(|_| KeyError::BadPublicKey)?;
-        self.keys.insert(jwk.kid.clone(), key);
+        self.insert(jwk.kid.clone(), key);
         Ok(())
     }
 
     pub fn insert_signing_key(&mut self, key: &SigningKey) {
-        self.keys.insert(key.kid.clone(), key.key.verifying_key());
+        self.insert(key.kid.clone(), key.key.verifying_key());
+    }
+
+    fn insert(&mut self, kid: String, key: VerifyingKey) {
+        match self.keys.iter_mut().find(|(k, _, _)| *k == kid) {
+            Some(slot) => slot.1 = key,
+            None => {
+                let header = canonical_header_b64(&kid);
+                self.keys.push((kid, key, header));
+            }
+        }
+    }
+
+    /// The key whose canonical header segment this is, if any: the fast path for the
+    /// tokens our own server signs.
+    pub(crate) fn by_canonical_header(&self, header_b64: &str) -> Option<&VerifyingKey> {
+        self.keys
+            .iter()
+            .find(|(_, _, h)| h == header_b64)
+            .map(|(_, key, _)| key)
     }
 
     /// Every Ed25519 key of a JWKS; keys of other types are skipped, not errors,
@@ -146,11 +173,14 @@ impl KeySet {
     }
 
     pub fn get(&self, kid: &str) -> Option<&VerifyingKey> {
-        self.keys.get(kid)
+        self.keys
+            .iter()
+            .find(|(k, _, _)| k == kid)
+            .map(|(_, key, _)| key)
     }
 
     pub fn contains(&self, kid: &str) -> bool {
-        self.keys.contains_key(kid)
+        self.get(kid).is_some()
     }
 
     pub fn len(&self) -> usize {
@@ -162,7 +192,7 @@ impl KeySet {
     }
 
     pub fn to_jwks(&self) -> JwkSet {
-        let mut keys: Vec<Jwk> = self.keys.iter().map(|(kid, k)| jwk_of(kid, k)).collect();
+        let mut keys: Vec<Jwk> = self.keys.iter().map(|(kid, k, _)| jwk_of(kid, k)).collect();
         keys.sort_by(|a, b| a.kid.cmp(&b.kid));
         JwkSet { keys }
     }
