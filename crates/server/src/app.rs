@@ -25,8 +25,6 @@ use crate::time::Millis;
 /// Verification leeway for clock differences, in seconds.
 pub const LEEWAY_SECS: i64 = 5;
 
-/// `refreshed` activity is written at most this often per session.
-const REFRESH_ACTIVITY_SAMPLE: Duration = Duration::from_secs(3600);
 /// Spent refresh tokens are remembered this long, to recognise their reuse.
 const SPENT_TOKEN_RETENTION: Duration = Duration::from_secs(14 * 86_400);
 const MAX_DEVICE_NAME_CHARS: usize = 100;
@@ -344,12 +342,14 @@ impl App {
                 grace: self.settings.refresh_grace,
                 idle_ttl: self.settings.refresh_idle_ttl,
                 ip: ip_text.as_deref(),
-                activity_sample: REFRESH_ACTIVITY_SAMPLE,
                 retain: self.settings.retain,
             })
             .await?;
         match outcome {
-            Refresh::Rotated(s) => Ok(self.token_response(s.user_id, s.id, successor, now)),
+            Refresh::Rotated {
+                session_id,
+                user_id,
+            } => Ok(self.token_response(user_id, session_id, successor, now)),
             Refresh::Retry { session, sealed } => {
                 let same = secrets::open_successor(presented, &sealed)
                     .ok_or(AppError::InvalidGrant(DEAD))?;

@@ -140,7 +140,10 @@ pub struct NewSession<'a> {
 #[derive(Debug)]
 pub enum Refresh {
     /// The token was live: it is now spent and its successor stored.
-    Rotated(Session),
+    Rotated {
+        session_id: SessionId,
+        user_id: UserId,
+    },
     /// The token was spent moments ago and its successor is unused: a retry of the
     /// same refresh. The sealed successor is returned for the caller to open.
     Retry { session: Session, sealed: Vec<u8> },
@@ -160,12 +163,12 @@ pub struct RefreshParams<'a> {
     pub grace: Duration,
     pub idle_ttl: Duration,
     pub ip: Option<&'a str>,
-    /// A `refreshed` activity entry is written when the session was last seen longer
-    /// ago than this (sampling keeps the hot path to a few statements).
-    pub activity_sample: Duration,
     /// How long feed entries for a revoked session are kept (the longest access-token life).
     pub retain: Duration,
 }
+
+// `refreshed` activity is sampled by the rotation trigger: at most one entry per session
+// per hour (the 3600000 in migration 0002).
 
 /// One ended session, as the caller needs it to tell the world.
 #[derive(Debug, Clone)]
@@ -931,35 +934,18 @@ impl Store {
     /// backends: the token is spent by a conditional UPDATE, so of any number of
     /// concurrent attempts exactly one rotates and the others see its successor.
     ///
-    /// The common case costs one read (on a reader connection) and one write statement:
-    /// the UPDATE that spends the token fires the `refresh_token_rotated` trigger, which
-    /// stores the successor and touches the session in the same statement (migration
-    /// 0002). Everything else — a retry, reuse, a race lost — takes the careful path.
+    /// The common case is one statement: the UPDATE that spends the token fires the
+    /// `refresh_token_rotated` trigger, which stores the successor, samples the activity
+    /// and touches the session in the same statement (migration 0002). Everything else —
+    /// an unknown token, a retry, reuse, a race lost — takes the careful path.
     pub async fn refresh(&self, p: RefreshParams<'_>) -> Result<Refresh> {
-        let found: Option<TokenLookup> = sqlx::query_as(TOKEN_LOOKUP)
-            .bind(p.presented_hash)
-            .fetch_optional(&self.read)
-            .await?;
-        let Some(found) = found else {
-            return Ok(Refresh::Dead);
-        };
-        if found.revoked_at.is_some()
-            || found.expires_at <= p.now.0
-            || found.idle_expires_at <= p.now.0
-        {
-            return Ok(Refresh::Dead);
-        }
-        if found.spent_at.is_some() {
-            return self.refresh_spent(p).await;
-        }
-        let mut session = Session::try_from(found.session)?;
-        let spent: Option<String> = sqlx::query_scalar(
+        let spent: Option<(String, String)> = sqlx::query_as(
             "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2, successor_sealed = $3, \
              spent_ip = $5, spent_idle_until = $6 \
              WHERE hash = $4 AND spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
                WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
                AND s.expires_at > $1 AND s.idle_expires_at > $1) \
-             RETURNING session_id",
+             RETURNING session_id, (SELECT s.user_id FROM sessions s WHERE s.id = refresh_tokens.session_id)",
         )
         .bind(p.now.0)
         .bind(p.successor_hash)
@@ -969,29 +955,14 @@ impl Store {
         .bind(p.now.plus(p.idle_ttl).0)
         .fetch_optional(&self.write)
         .await?;
-        if spent.is_none() {
-            // Spent by a concurrent request since our read, or the session just ended.
-            return self.refresh_spent(p).await;
+        match spent {
+            Some((sid, user)) => Ok(Refresh::Rotated {
+                session_id: parse_id(&sid)?,
+                user_id: parse_id(&user)?,
+            }),
+            // Unknown, already spent (a retry? reuse?), or its session has ended.
+            None => self.refresh_spent(p).await,
         }
-        if p.now.0 - session.last_seen_at.0 >= p.activity_sample.as_millis() as i64 {
-            // History, sampled; not part of the rotation's atomicity.
-            let mut conn = self.write.acquire().await?;
-            insert_activity(
-                &mut conn,
-                session.user_id,
-                p.now,
-                "refreshed",
-                Some(session.id),
-                Some(&session.device),
-                p.ip,
-                None,
-                None,
-            )
-            .await?;
-        }
-        session.last_seen_at = p.now;
-        session.last_ip = p.ip.map(str::to_owned);
-        Ok(Refresh::Rotated(session))
     }
 
     /// A token found spent (or unspendable): a retry within the grace window, or reuse.
@@ -1276,6 +1247,95 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
+        let now = Millis::now();
+        let user = UserId::new();
+        store
+            .create_account(user, &format!("{user}@example.com"), "x", now)
+            .await
+            .unwrap();
+        let device = Device {
+            name: "Laptop".into(),
+            platform: "linux".into(),
+            os_version: "12".into(),
+            app_version: "1".into(),
+        };
+        let sid = SessionId::new();
+        store
+            .create_session(NewSession {
+                id: sid,
+                user_id: user,
+                device: &device,
+                ip: Some("192.0.2.1"),
+                now,
+                idle_expires_at: now.plus(Duration::from_secs(86_400)),
+                expires_at: now.plus(Duration::from_secs(86_400)),
+                refresh_hash: b"first",
+            })
+            .await
+            .unwrap();
+        let params = |presented: &'static [u8], successor: &'static [u8]| RefreshParams {
+            presented_hash: presented,
+            successor_hash: successor,
+            successor_sealed: b"sealed",
+            now: Millis::now(),
+            grace: Duration::from_secs(30),
+            idle_ttl: Duration::from_secs(3600),
+            ip: Some("192.0.2.2"),
+            retain: Duration::from_secs(300),
+        };
+        // A refresh right after sign-in is not worth an entry...
+        assert!(matches!(
+            store.refresh(params(b"first", b"second")).await.unwrap(),
+            Refresh::Rotated { .. }
+        ));
+        // ...one after more than an hour of silence is.
+        sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 7200000 WHERE id = $1")
+            .bind(sid.to_string())
+            .execute(&store.write)
+            .await
+            .unwrap();
+        let r = store.refresh(params(b"second", b"third")).await.unwrap();
+        assert!(
+            matches!(r, Refresh::Rotated { session_id, user_id } if session_id == sid && user_id == user)
+        );
+        let kinds: Vec<String> = store
+            .activity(user, 10)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|a| a.kind)
+            .collect();
+        assert_eq!(kinds, ["refreshed", "signed_in"]);
+        let entry = store.activity(user, 1).await.unwrap().remove(0);
+        let snapshot: Device = serde_json::from_str(entry.device.as_deref().unwrap()).unwrap();
+        assert_eq!(snapshot, device);
+        assert_eq!(entry.ip.as_deref(), Some("192.0.2.2"));
+        // The trigger touched the session too.
+        let s = store
+            .live_session(user, sid, Millis::now())
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(s.last_ip.as_deref(), Some("192.0.2.2"));
+        store.close().await;
+    }
+
+    #[tokio::test]
+    async fn sqlite_rotation_trigger_samples_activity() {
+        let dir = tempfile::tempdir().unwrap();
+        let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+        refresh_after_an_hour_is_sampled_into_the_activity(Store::connect(&url).await.unwrap())
+            .await;
+    }
+
+    #[tokio::test]
+    async fn postgres_rotation_trigger_samples_activity() {
+        let url = testkit::PgCluster::shared().await.new_database().await;
+        refresh_after_an_hour_is_sampled_into_the_activity(Store::connect(&url).await.unwrap())
+            .await;
+    }
 
     #[tokio::test]
     async fn sqlite_runs_in_wal_mode_with_normal_sync_on_every_connection() {

@@ -1,6 +1,7 @@
 -- Refresh-token rotation in one statement (see the SQLite twin for why): the UPDATE
--- that spends a token fires this trigger, which stores the successor and touches the
--- session within the same statement.
+-- that spends a token fires this trigger, which stores the successor, records a sampled
+-- `refreshed` activity entry (at most one per session per hour) and touches the session
+-- within the same statement.
 ALTER TABLE refresh_tokens ADD COLUMN spent_ip TEXT;
 ALTER TABLE refresh_tokens ADD COLUMN spent_idle_until BIGINT;
 
@@ -9,6 +10,13 @@ LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO refresh_tokens (hash, session_id, issued_at)
     VALUES (NEW.successor_hash, NEW.session_id, NEW.spent_at);
+    INSERT INTO activity (user_id, at, kind, session_id, device, ip)
+    SELECT user_id, NEW.spent_at, 'refreshed', id,
+           json_build_object('name', device_name, 'platform', platform,
+                             'os_version', os_version, 'app_version', app_version)::text,
+           NEW.spent_ip
+    FROM sessions
+    WHERE id = NEW.session_id AND last_seen_at <= NEW.spent_at - 3600000;
     UPDATE sessions
     SET last_seen_at = NEW.spent_at,
         last_ip = NEW.spent_ip,

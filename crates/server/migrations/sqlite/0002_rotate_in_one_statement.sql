@@ -1,7 +1,8 @@
 -- Refresh-token rotation in one statement. The hot path spends a token with a single
--- UPDATE; this trigger, inside that statement, stores the successor and touches the
--- session. On SQLite every write goes through one connection, so one statement instead
--- of a five-statement transaction is what lets refreshes scale.
+-- UPDATE; this trigger, inside that statement, stores the successor, records a sampled
+-- `refreshed` activity entry (at most one per session per hour) and touches the session.
+-- On SQLite every write goes through one connection, so one statement instead of a
+-- five-statement transaction is what lets refreshes scale.
 -- The two columns carry the statement's values to the trigger; nothing else reads them.
 ALTER TABLE refresh_tokens ADD COLUMN spent_ip TEXT;
 ALTER TABLE refresh_tokens ADD COLUMN spent_idle_until BIGINT;
@@ -13,6 +14,13 @@ WHEN OLD.spent_at IS NULL AND NEW.spent_at IS NOT NULL AND NEW.successor_hash IS
 BEGIN
     INSERT INTO refresh_tokens (hash, session_id, issued_at)
     VALUES (NEW.successor_hash, NEW.session_id, NEW.spent_at);
+    INSERT INTO activity (user_id, at, kind, session_id, device, ip)
+    SELECT user_id, NEW.spent_at, 'refreshed', id,
+           json_object('name', device_name, 'platform', platform,
+                       'os_version', os_version, 'app_version', app_version),
+           NEW.spent_ip
+    FROM sessions
+    WHERE id = NEW.session_id AND last_seen_at <= NEW.spent_at - 3600000;
     UPDATE sessions
     SET last_seen_at = NEW.spent_at,
         last_ip = NEW.spent_ip,
