@@ -279,6 +279,18 @@ async fn seed(
     pool.close().await;
 }
 
+/// Access tokens for ten seeded accounts (each with its seeded sessions).
+async fn sign_in_seeded(server: &TestServer) -> Vec<String> {
+    let mut access = Vec::new();
+    for i in 0..10 {
+        let t = server
+            .sign_in(&format!("seed-{i}@example.com"), PASSWORD, "Bench")
+            .await;
+        access.push(t.access_token.into_inner());
+    }
+    access
+}
+
 fn row(name: &str, value: String, baseline: String, ratio: f64) {
     println!("| {name:<44} | {value:>14} | {baseline:>14} | {ratio:>7.2}x |");
 }
@@ -366,13 +378,7 @@ async fn main() {
         let small = 1_000 / per;
         seed(&url, 0, small, per, &hash).await;
         server.start_again().await;
-        let mut access = Vec::new();
-        for i in 0..10 {
-            let t = server
-                .sign_in(&format!("seed-{i}@example.com"), PASSWORD, "Bench")
-                .await;
-            access.push(t.access_token.into_inner());
-        }
+        let access = sign_in_seeded(&server).await;
         let _ = list_load(&server, &access, 200).await; // warm-up
         let mut at_small = list_load(&server, &access, 3_000).await;
         server.stop().await;
@@ -381,13 +387,7 @@ async fn main() {
         seed(&url, small, big_accounts, per, &hash).await;
         server.start_again().await;
         // Seeding outlasts an access token: sign the same accounts in again.
-        let mut access = Vec::new();
-        for i in 0..10 {
-            let t = server
-                .sign_in(&format!("seed-{i}@example.com"), PASSWORD, "Bench")
-                .await;
-            access.push(t.access_token.into_inner());
-        }
+        let access = sign_in_seeded(&server).await;
         let _ = list_load(&server, &access, 200).await;
         let mut at_big = list_load(&server, &access, 3_000).await;
         row(

@@ -593,7 +593,7 @@ impl App {
             .into_iter()
             .filter_map(|r| {
                 Some(ActivityEvent {
-                    at: r.at.to_datetime(),
+                    at: Millis(r.at).to_datetime(),
                     kind: ActivityKind::parse(&r.kind)?,
                     session_id: r.session_id.and_then(|s| s.parse().ok()),
                     device: r.device.and_then(|d| serde_json::from_str(&d).ok()),

@@ -292,9 +292,10 @@ impl TryFrom<FeedRow> for FeedEntry {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct ActivityRow {
-    pub at: Millis,
+    /// Milliseconds since the Unix epoch.
+    pub at: i64,
     pub kind: String,
     pub session_id: Option<String>,
     pub device: Option<String>,
@@ -1062,7 +1063,7 @@ impl Store {
 }
 
 /// A session as an operator sees it, ended or not.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone, serde::Serialize, sqlx::FromRow)]
 pub struct SessionStatus {
     pub id: String,
     pub user_id: String,
@@ -1079,28 +1080,13 @@ pub struct SessionStatus {
 impl Store {
     /// Any session by id, for the admin command.
     pub async fn session_status(&self, id: SessionId) -> Result<Option<SessionStatus>> {
-        let row = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT id, user_id, device_name, created_at, last_seen_at, expires_at, idle_expires_at, \
              revoked_at, revoked_reason, revoked_by FROM sessions WHERE id = $1",
         )
         .bind(id.to_string())
         .fetch_optional(&self.read)
-        .await?;
-        row.map(|r| {
-            Ok(SessionStatus {
-                id: r.try_get("id")?,
-                user_id: r.try_get("user_id")?,
-                device_name: r.try_get("device_name")?,
-                created_at: r.try_get("created_at")?,
-                last_seen_at: r.try_get("last_seen_at")?,
-                expires_at: r.try_get("expires_at")?,
-                idle_expires_at: r.try_get("idle_expires_at")?,
-                revoked_at: r.try_get("revoked_at")?,
-                revoked_reason: r.try_get("revoked_reason")?,
-                revoked_by: r.try_get("revoked_by")?,
-            })
-        })
-        .transpose()
+        .await?)
     }
 }
 
@@ -1108,27 +1094,14 @@ impl Store {
 
 impl Store {
     pub async fn activity(&self, user_id: UserId, limit: i64) -> Result<Vec<ActivityRow>> {
-        let rows = sqlx::query(
+        Ok(sqlx::query_as(
             "SELECT at, kind, session_id, device, ip, by_session_id, reason FROM activity \
              WHERE user_id = $1 ORDER BY id DESC LIMIT $2",
         )
         .bind(user_id.to_string())
         .bind(limit)
         .fetch_all(&self.read)
-        .await?;
-        rows.into_iter()
-            .map(|r| {
-                Ok(ActivityRow {
-                    at: Millis(r.try_get("at")?),
-                    kind: r.try_get("kind")?,
-                    session_id: r.try_get("session_id")?,
-                    device: r.try_get("device")?,
-                    ip: r.try_get("ip")?,
-                    by_session_id: r.try_get("by_session_id")?,
-                    reason: r.try_get("reason")?,
-                })
-            })
-            .collect()
+        .await?)
     }
 }
 

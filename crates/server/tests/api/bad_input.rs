@@ -118,46 +118,24 @@ async fn malformed_bodies_get_clear_errors_and_change_nothing(backend: Backend) 
         .unwrap();
     assert_eq!(error_code(r, 415).await, "invalid_request");
     let r = ctx
-        .http
-        .post(ctx.url("/oauth/token"))
-        .form(&[("grant_type", "password")])
-        .send()
-        .await
-        .unwrap();
+        .post_form("/oauth/token", &[("grant_type", "password")])
+        .await;
     assert_eq!(error_code(r, 400).await, "unsupported_grant_type");
     let r = ctx
-        .http
-        .post(ctx.url("/oauth/token"))
-        .form(&[("grant_type", "refresh_token")])
-        .send()
-        .await
-        .unwrap();
+        .post_form("/oauth/token", &[("grant_type", "refresh_token")])
+        .await;
+    assert_eq!(error_code(r, 400).await, "invalid_request");
+    let r = ctx.post_form("/oauth/token", &[("nothing", "here")]).await;
     assert_eq!(error_code(r, 400).await, "invalid_request");
     let r = ctx
-        .http
-        .post(ctx.url("/oauth/token"))
-        .form(&[("nothing", "here")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(error_code(r, 400).await, "invalid_request");
-    let r = ctx
-        .http
-        .post(ctx.url("/oauth/revoke"))
-        .form(&[("token_type_hint", "refresh_token")])
-        .send()
-        .await
-        .unwrap();
+        .post_form("/oauth/revoke", &[("token_type_hint", "refresh_token")])
+        .await;
     assert_eq!(error_code(r, 400).await, "invalid_request");
 
     // Introspection needs the resource server's credentials.
     let r = ctx
-        .http
-        .post(ctx.url("/oauth/introspect"))
-        .form(&[("token", d.access())])
-        .send()
-        .await
-        .unwrap();
+        .post_form("/oauth/introspect", &[("token", d.access())])
+        .await;
     assert!(
         r.headers()["www-authenticate"]
             .to_str()
@@ -199,11 +177,6 @@ fn forge(header: Value, claims: &Value, sig: &[u8]) -> String {
     )
 }
 
-fn claims_of(token: &str) -> Value {
-    let payload = token.split('.').nth(1).unwrap();
-    serde_json::from_slice(&B64.decode(payload).unwrap()).unwrap()
-}
-
 /// HMAC-SHA256, enough to build the classic key-confusion forgery.
 fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
     use sha2::{Digest, Sha256};
@@ -229,16 +202,8 @@ fn hmac_sha256(key: &[u8], msg: &[u8]) -> Vec<u8> {
 async fn forged_and_foreign_tokens_are_refused(backend: Backend) {
     let ctx = Ctx::start(backend).await;
     let d = ctx.sign_in(&ctx.new_account().await, "Laptop").await;
-    let claims = claims_of(d.access());
-    let jwks: Value = ctx
-        .http
-        .get(ctx.url("/.well-known/jwks.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let claims = jwt_part(d.access(), 1);
+    let jwks: Value = ctx.get_json("/.well-known/jwks.json").await;
     let key = &jwks["keys"][0];
     let kid = key["kid"].as_str().unwrap();
 

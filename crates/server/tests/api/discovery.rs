@@ -7,14 +7,8 @@ use crate::helpers::*;
 async fn discovery_names_every_endpoint_and_the_keys(backend: Backend) {
     let ctx = Ctx::start(backend).await;
     let m: Value = ctx
-        .http
-        .get(ctx.url("/.well-known/oauth-authorization-server"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+        .get_json("/.well-known/oauth-authorization-server")
+        .await;
     let base = ctx.server.url();
     assert_eq!(m["issuer"], base);
     assert_eq!(m["token_endpoint"], format!("{base}/oauth/token"));
@@ -46,11 +40,8 @@ async fn discovery_names_every_endpoint_and_the_keys(backend: Backend) {
 
     // Tokens carry that kid and every claim of the contract.
     let d = ctx.sign_in(&ctx.new_account().await, "Laptop").await;
-    use base64::Engine as _;
-    let b64 = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let parts: Vec<&str> = d.access().split('.').collect();
-    let header: Value = serde_json::from_slice(&b64.decode(parts[0]).unwrap()).unwrap();
-    let claims: Value = serde_json::from_slice(&b64.decode(parts[1]).unwrap()).unwrap();
+    let header = jwt_part(d.access(), 0);
+    let claims = jwt_part(d.access(), 1);
     assert_eq!(header["alg"], "EdDSA");
     assert_eq!(header["kid"], key["kid"]);
     for c in ["iss", "aud", "sub", "sid", "jti", "iat", "exp"] {
@@ -62,15 +53,7 @@ async fn discovery_names_every_endpoint_and_the_keys(backend: Backend) {
         300
     );
 
-    let doc: Value = ctx
-        .http
-        .get(ctx.url("/openapi.json"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc: Value = ctx.get_json("/openapi.json").await;
     assert_eq!(doc["openapi"], "3.1.0");
     assert!(doc["paths"]["/oauth/token"]["post"].is_object());
 }

@@ -154,6 +154,22 @@ impl Ctx {
             .unwrap()
     }
 
+    /// An unauthenticated GET that must answer 200 with JSON.
+    pub async fn get_json(&self, path: &str) -> Value {
+        let r = self.http.get(self.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 200, "GET {path}");
+        r.json().await.unwrap()
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> Response {
+        self.http
+            .post(self.url(path))
+            .form(form)
+            .send()
+            .await
+            .unwrap()
+    }
+
     pub async fn get(&self, path: &str, access: &str) -> Response {
         self.http
             .get(self.url(path))
@@ -246,6 +262,15 @@ impl Drop for Ctx {
             self.assert_logs_clean();
         }
     }
+}
+
+/// Part `i` of a JWT (0 header, 1 claims), decoded.
+pub fn jwt_part(token: &str, i: usize) -> Value {
+    let part = token.split('.').nth(i).unwrap();
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(part)
+        .unwrap();
+    serde_json::from_slice(&bytes).unwrap()
 }
 
 pub fn hex(bytes: &[u8]) -> String {
