@@ -38,3 +38,29 @@ ensure_rust() {
 # (gnome-keyring on a private D-Bus), PostgreSQL, and WebKitGTK/Xvfb for the app.
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libdbus-1-dev)
 TEST_PACKAGES=(postgresql dbus dbus-x11 gnome-keyring libsecret-tools)
+
+# The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests (a real WebKit
+# window under Xvfb, driven through WebKitWebDriver).
+APP_PACKAGES=(libwebkit2gtk-4.1-dev librsvg2-dev)
+E2E_PACKAGES=(xvfb xauth webkit2gtk-driver)
+
+# ensure_node: the UI is built with Node >= 20.19 (Debian 12's own archive has 18):
+# say so plainly if it is missing.
+ensure_node() {
+    command -v node >/dev/null && command -v npm >/dev/null ||
+        die "Node.js >= 20.19 with npm is needed to build the app's UI (e.g. the nodejs package of NodeSource, or nvm)"
+    node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=19)?0:1)' ||
+        die "Node.js $(node -v) is too old for the app's UI: need >= 20.19"
+}
+
+# ensure_ui_dist: ui/dist, which the app embeds when it is compiled (frontendDist).
+ensure_ui_dist() {
+    say "building the UI (ui/dist)"
+    (cd "$ROOT/ui" && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent >/dev/null)
+}
+
+# ensure_tauri_driver: the WebDriver bridge of the end-to-end tests, from crates.io.
+ensure_tauri_driver() {
+    command -v tauri-driver >/dev/null || [ -x "${CARGO_HOME:-$HOME/.cargo}/bin/tauri-driver" ] ||
+        { say "installing tauri-driver"; cargo install tauri-driver --locked; }
+}

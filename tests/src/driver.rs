@@ -200,6 +200,36 @@ impl Driver {
         }
     }
 
+    /// How many elements match `css` and are laid out (have a box), counted in the page
+    /// in one round trip.
+    pub async fn count_laid_out(&self, css: &str) -> anyhow::Result<usize> {
+        let n = self
+            .client
+            .execute(
+                "return Array.from(document.querySelectorAll(arguments[0])).filter(e => e.getClientRects().length > 0).length",
+                vec![json!(css)],
+            )
+            .await?;
+        Ok(n.as_u64().unwrap_or(0) as usize)
+    }
+
+    /// Waits until `n` elements matching `css` are laid out.
+    pub async fn wait_laid_out(&self, css: &str, n: usize) -> anyhow::Result<()> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            if self.count_laid_out(css).await? == n {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                bail!(
+                    "{n} of {css} not laid out within {} s",
+                    UI_TIMEOUT.as_secs()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Waits until no element matches `css`.
     pub async fn wait_gone(&self, css: &str) -> anyhow::Result<()> {
         self.wait_all(css, &format!("{css} gone"), <[Element]>::is_empty)
