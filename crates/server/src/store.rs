@@ -64,6 +64,8 @@ pub struct Store {
     write: AnyPool,
     read: AnyPool,
     url: String,
+    /// SQLite: the queue of the task that spends refresh tokens in batches.
+    spender: Option<tokio::sync::mpsc::Sender<(SpendJob, SpendReply)>>,
 }
 
 // ----- rows -------------------------------------------------------------------
@@ -356,11 +358,14 @@ impl Store {
                     .after_connect(|conn, _| Box::pin(async move { sqlite_pragmas(conn).await }))
                     .connect_with(options)
                     .await?;
+                let (spender, jobs) = tokio::sync::mpsc::channel(1024);
+                tokio::spawn(batch_spender(write.clone(), jobs));
                 Store {
                     backend,
                     write,
                     read,
                     url: url.to_owned(),
+                    spender: Some(spender),
                 }
             }
             Backend::Postgres => {
@@ -374,6 +379,8 @@ impl Store {
                     write: pool.clone(),
                     read: pool,
                     url: url.to_owned(),
+                    // PostgreSQL runs spends side by side on its own connections.
+                    spender: None,
                 }
             }
         };
@@ -940,22 +947,27 @@ impl Store {
     /// and touches the session in the same statement (migration 0002). Everything else —
     /// an unknown token, a retry, reuse, a race lost — takes the careful path.
     pub async fn refresh(&self, p: RefreshParams<'_>) -> Result<Refresh> {
-        let spent: Option<(String, String)> = sqlx::query_as(
-            "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2, successor_sealed = $3, \
-             spent_ip = $5, spent_idle_until = $6 \
-             WHERE hash = $4 AND spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
-               WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
-               AND s.expires_at > $1 AND s.idle_expires_at > $1) \
-             RETURNING session_id, (SELECT s.user_id FROM sessions s WHERE s.id = refresh_tokens.session_id)",
-        )
-        .bind(p.now.0)
-        .bind(p.successor_hash)
-        .bind(p.successor_sealed)
-        .bind(p.presented_hash)
-        .bind(p.ip)
-        .bind(p.now.plus(p.idle_ttl).0)
-        .fetch_optional(&self.write)
-        .await?;
+        let job = SpendJob {
+            now: p.now.0,
+            successor_hash: p.successor_hash.to_vec(),
+            successor_sealed: p.successor_sealed.to_vec(),
+            presented_hash: p.presented_hash.to_vec(),
+            ip: p.ip.map(str::to_owned),
+            idle_until: p.now.plus(p.idle_ttl).0,
+        };
+        let spent = match &self.spender {
+            Some(queue) => {
+                let (reply, answer) = tokio::sync::oneshot::channel();
+                queue
+                    .send((job, reply))
+                    .await
+                    .map_err(|_| StoreError::Corrupt("the spending task has stopped"))?;
+                answer
+                    .await
+                    .map_err(|_| StoreError::Corrupt("the spending task has stopped"))??
+            }
+            None => job.run(&self.write).await?,
+        };
         match spent {
             Some((sid, user)) => Ok(Refresh::Rotated {
                 session_id: parse_id(&sid)?,
@@ -1088,6 +1100,99 @@ impl Store {
         .fetch_optional(&self.read)
         .await?)
     }
+}
+
+// ----- spending refresh tokens ----------------------------------------------------
+
+/// One spend of the refresh fast path, owned so it can wait in the spender's queue.
+#[derive(Debug)]
+struct SpendJob {
+    now: i64,
+    successor_hash: Vec<u8>,
+    successor_sealed: Vec<u8>,
+    presented_hash: Vec<u8>,
+    ip: Option<String>,
+    idle_until: i64,
+}
+
+type SpendReply = tokio::sync::oneshot::Sender<Result<Option<(String, String)>>>;
+
+impl SpendJob {
+    /// The one statement of a rotation (the trigger of migration 0002 does the rest).
+    /// Returns (session id, user id) if the token was live and is now spent.
+    async fn run<'e, E>(&self, exec: E) -> Result<Option<(String, String)>, sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        sqlx::query_as(
+            "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2, successor_sealed = $3, \
+             spent_ip = $5, spent_idle_until = $6 \
+             WHERE hash = $4 AND spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
+               WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
+               AND s.expires_at > $1 AND s.idle_expires_at > $1) \
+             RETURNING session_id, (SELECT s.user_id FROM sessions s WHERE s.id = refresh_tokens.session_id)",
+        )
+        .bind(self.now)
+        .bind(self.successor_hash.as_slice())
+        .bind(self.successor_sealed.as_slice())
+        .bind(self.presented_hash.as_slice())
+        .bind(self.ip.as_deref())
+        .bind(self.idle_until)
+        .fetch_optional(exec)
+        .await
+    }
+}
+
+/// Most spends one batch commits.
+const MAX_SPEND_BATCH: usize = 128;
+
+/// SQLite has one writer. Under load, handing its connection from request to request
+/// costs more than the statements themselves, so one task takes every spend waiting and
+/// commits them in one transaction. Each caller hears back only after that commit.
+async fn batch_spender(
+    pool: AnyPool,
+    mut jobs: tokio::sync::mpsc::Receiver<(SpendJob, SpendReply)>,
+) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_SPEND_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match spend_batch(&pool, &batch).await {
+            Ok(results) => {
+                for ((_, reply), result) in batch.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            // Whatever failed, failed for the whole transaction: run each on its own,
+            // so one bad spend cannot fail the others.
+            Err(_) => {
+                for (job, reply) in batch {
+                    let _ = reply.send(job.run(&pool).await.map_err(StoreError::from));
+                }
+            }
+        }
+    }
+}
+
+async fn spend_batch(
+    pool: &AnyPool,
+    batch: &[(SpendJob, SpendReply)],
+) -> Result<Vec<Option<(String, String)>>, sqlx::Error> {
+    if let [(job, _)] = batch {
+        // Alone: no transaction needed around one statement.
+        return Ok(vec![job.run(pool).await?]);
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut out = Vec::with_capacity(batch.len());
+    for (job, _) in batch {
+        out.push(job.run(&mut *tx).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
 }
 
 // ----- activity -----------------------------------------------------------------
