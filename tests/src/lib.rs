@@ -71,7 +71,7 @@ impl OtherDevice {
         password: &str,
         name: &str,
     ) -> anyhow::Result<Self> {
-        let (manager, config) = other_machine()?;
+        let (manager, config) = other_machine(name)?;
         let session = manager
             .sign_in(server, email, &Password::new(password), Some(name))
             .await
@@ -88,22 +88,36 @@ impl OtherDevice {
     }
 }
 
+/// What the demo's other devices say they are, so the list looks like a real account.
+fn demo_platform(device_name: &str) -> (Option<String>, Option<String>) {
+    let (platform, os) = match device_name {
+        "Work laptop" => ("macos", "macOS 15.1"),
+        "Phone" => ("ios", "iOS 18.1"),
+        "Old tablet" => ("android", "Android 11"),
+        _ => return (None, None),
+    };
+    (Some(platform.to_owned()), Some(os.to_owned()))
+}
+
 /// A client of a machine of its own: a fresh config directory and keychain.
-fn other_machine() -> anyhow::Result<(SessionManager, tempfile::TempDir)> {
+fn other_machine(device_name: &str) -> anyhow::Result<(SessionManager, tempfile::TempDir)> {
     let config = tempfile::tempdir()?;
+    let (platform, os_version) = demo_platform(device_name);
     let manager = SessionManager::new(Options {
         config_dir: Some(config.path().to_path_buf()),
         keychain: Some(client::Keychain::with_store(Arc::new(
             OtherMachineKeychain::default(),
         ))),
         app_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        platform,
+        os_version,
     })?;
     Ok((manager, config))
 }
 
 /// Creates an account through the client library (servers with open sign-up).
 pub async fn create_account(server: &str, email: &str, password: &str) -> anyhow::Result<()> {
-    let (manager, _config) = other_machine()?;
+    let (manager, _config) = other_machine("")?;
     manager
         .create_account(server, email, &Password::new(password))
         .await

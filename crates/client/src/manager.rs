@@ -28,6 +28,10 @@ pub struct Options {
     pub keychain: Option<Keychain>,
     /// Reported to the server as the device's `app_version`.
     pub app_version: Option<String>,
+    /// Reported as the device's `platform`; defaults to this OS (`linux`, `macos`, …).
+    pub platform: Option<String>,
+    /// Reported as the device's `os_version`; defaults to this OS's name and version.
+    pub os_version: Option<String>,
 }
 
 /// The keychain as the user should see it.
@@ -80,6 +84,8 @@ pub(crate) struct Shared {
     notice: Mutex<Option<SignedOutNotice>>,
     sessions: Mutex<HashMap<AccountKey, Session>>,
     app_version: String,
+    platform: String,
+    os_version: String,
 }
 
 impl Shared {
@@ -240,6 +246,10 @@ impl SessionManager {
                 app_version: options
                     .app_version
                     .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_string()),
+                platform: options
+                    .platform
+                    .unwrap_or_else(|| std::env::consts::OS.to_string()),
+                os_version: options.os_version.unwrap_or_else(whoami::distro),
             }),
             worker: Arc::new(Mutex::new(None)),
         })
@@ -276,8 +286,8 @@ impl SessionManager {
                 .map(|n| n.trim().to_string())
                 .filter(|n| !n.is_empty())
                 .unwrap_or_else(Self::default_device_name),
-            platform: std::env::consts::OS.to_string(),
-            os_version: whoami::distro(),
+            platform: self.shared.platform.clone(),
+            os_version: self.shared.os_version.clone(),
             app_version: self.shared.app_version.clone(),
         }
     }

@@ -404,6 +404,11 @@ impl Session {
         let report = shared
             .retry_pending(Some(sid), Duration::from_secs(3))
             .await;
+        if report.remaining > 0 {
+            // A running program's background worker may be parked with nothing to do:
+            // give it this one, so it retries with backoff without waiting for a restart.
+            shared.pending_wake.notify_one();
+        }
         Ok(LogoutOutcome {
             revoked_on_server: report.confirmed > 0,
             pending_revocations: report.remaining,

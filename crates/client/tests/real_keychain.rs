@@ -181,11 +181,12 @@ async fn a_running_client_retries_pending_revocations_in_the_background() {
         .sign_in(server.url(), "dave@example.com", &pw(), Some("dave-pc"))
         .await
         .unwrap();
+    // Subscribed first: the worker may confirm before the restarted server is awaited.
+    let mut events = device.manager.subscribe();
     server.stop().await;
     assert!(!s.logout().await.unwrap().revoked_on_server);
     device.manager.start_background();
     server.start_again().await;
-    let mut events = device.manager.subscribe();
     let confirmed = tokio::time::timeout(Duration::from_secs(20), async {
         loop {
             if let Ok(ClientEvent::PendingRevocations { count: 0 }) = events.recv().await {
@@ -197,6 +198,39 @@ async fn a_running_client_retries_pending_revocations_in_the_background() {
     assert!(
         confirmed.is_ok(),
         "the background worker never confirmed the revocation"
+    );
+    assert!(server.session_is_revoked(s.session_id()).await);
+}
+
+/// The desktop app starts its background worker before anyone signs in; a logout made
+/// offline later must still be handed to that worker, not wait for the next start.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offline_logout_in_a_running_app_is_retried_without_a_restart() {
+    require_secret_service();
+    let mut server = TestServer::start().await;
+    server.create_account("erin@example.com", PW).await;
+    let device = Device::new();
+    device.manager.start_background();
+    let s = device
+        .manager
+        .sign_in(server.url(), "erin@example.com", &pw(), Some("erin-pc"))
+        .await
+        .unwrap();
+    let mut events = device.manager.subscribe();
+    server.stop().await;
+    assert_eq!(s.logout().await.unwrap().pending_revocations, 1);
+    server.start_again().await;
+    let confirmed = tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(ClientEvent::PendingRevocations { count: 0 }) = events.recv().await {
+                return;
+            }
+        }
+    })
+    .await;
+    assert!(
+        confirmed.is_ok(),
+        "the running worker never retried the offline logout"
     );
     assert!(server.session_is_revoked(s.session_id()).await);
 }
@@ -466,7 +500,7 @@ async fn a_rotated_token_the_keychain_refuses_is_an_error_not_a_silent_loss() {
     let manager = client::SessionManager::new(client::Options {
         config_dir: Some(dir.path().to_path_buf()),
         keychain: Some(client::Keychain::with_store(flaky.clone())),
-        app_version: None,
+        ..client::Options::default()
     })
     .unwrap();
     let s = manager

@@ -36,10 +36,19 @@ pub fn keychain_entry(user: &str) -> Option<String> {
         zbus_secret_service_keyring_store::Store::new().expect("Secret Service store")
     });
     let entry = keyring_core::Entry::new_in_store(store, "session-manager", user).expect("entry");
-    match entry.get_password() {
-        Ok(p) => Some(p),
-        Err(keyring_core::Error::NoEntry) => None,
-        Err(e) => panic!("reading the keychain: {e}"),
+    // A read can race the client deleting the same item (found by the search, gone
+    // before its secret is fetched); only an error that persists is a failure.
+    let mut attempts = 0;
+    loop {
+        match entry.get_password() {
+            Ok(p) => return Some(p),
+            Err(keyring_core::Error::NoEntry) => return None,
+            Err(e) if attempts >= 3 => panic!("reading the keychain: {e}"),
+            Err(_) => {
+                attempts += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        }
     }
 }
 
@@ -75,6 +84,7 @@ impl Device {
             config_dir: Some(dir.join("session-manager")),
             keychain: Some(Keychain::native()),
             app_version: Some("test".into()),
+            ..Options::default()
         })
         .unwrap()
     }
