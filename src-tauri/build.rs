@@ -14,6 +14,7 @@ const COMMANDS: &[&str] = &[
     "sign_out",
     "activity",
     "dismiss_notice",
+    "first_paint",
 ];
 
 fn main() {

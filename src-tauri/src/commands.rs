@@ -8,7 +8,7 @@ use proto::{Password, SessionId};
 use tauri::State;
 
 use crate::AppContext;
-use crate::ipc::{AppState, CommandResult, Revoked};
+use crate::ipc::{AppState, CommandResult, Revoked, Screen};
 
 /// The signed-in session this window shows (`not_signed_in` if none).
 async fn session(ctx: &AppContext) -> CommandResult<Session> {
@@ -96,4 +96,10 @@ pub async fn activity(ctx: State<'_, AppContext>) -> CommandResult<Vec<ActivityE
 pub async fn dismiss_notice(ctx: State<'_, AppContext>) -> CommandResult<AppState> {
     ctx.manager.dismiss_notice();
     state(&ctx).await
+}
+
+/// The web view painted its first screen (once per start; later calls are ignored).
+#[tauri::command]
+pub fn first_paint(ctx: State<'_, AppContext>, screen: Screen, rows: u32) {
+    ctx.first_paint(screen, rows);
 }

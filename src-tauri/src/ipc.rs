@@ -3,7 +3,7 @@
 
 use client::{ClientError, ErrorInfo, KeychainStatus, SignedOutNotice, Status};
 use proto::SessionId;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// `AppState`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
@@ -84,4 +84,22 @@ pub mod event {
     pub const SECURITY_ALERT: &str = "security-alert";
     pub const SIGNED_OUT: &str = "signed-out";
     pub const STATE_CHANGED: &str = "state-changed";
+}
+
+/// The screens whose first paint `first_paint` reports (a closed set: the web view
+/// cannot put free text into the log).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Screen {
+    SignIn,
+    Devices,
+}
+
+impl Screen {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::SignIn => "sign-in",
+            Self::Devices => "devices",
+        }
+    }
 }

@@ -15,6 +15,8 @@ pub mod events;
 pub mod ipc;
 
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Instant;
 
 use client::SessionManager;
 use tauri::{Builder, Manager, Runtime};
@@ -32,6 +34,7 @@ pub const COMMANDS: &[&str] = &[
     "sign_out",
     "activity",
     "dismiss_notice",
+    "first_paint",
 ];
 
 /// The label of the one window that may talk to the Rust side.
@@ -43,6 +46,9 @@ pub struct AppContext {
     /// The server the app was started with (`--server`), replaced by the one of each
     /// sign-in. `None`: whatever the client remembers as current.
     pub(crate) server: Mutex<Option<String>>,
+    /// When the app started (made at the top of `main`), for the start-time log line.
+    started: Instant,
+    first_paint_logged: AtomicBool,
 }
 
 impl AppContext {
@@ -50,6 +56,22 @@ impl AppContext {
         Self {
             manager,
             server: Mutex::new(server),
+            started: Instant::now(),
+            first_paint_logged: AtomicBool::new(false),
+        }
+    }
+
+    /// How long the first screen took to appear, logged once: what a user waits for
+    /// at start, and what `app-bench` reads to time a start without a WebDriver.
+    pub(crate) fn first_paint(&self, screen: ipc::Screen, rows: u32) {
+        if !self.first_paint_logged.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                target: "session_manager::startup",
+                screen = screen.as_str(),
+                rows,
+                ms = self.started.elapsed().as_millis() as u64,
+                "first screen painted"
+            );
         }
     }
 
@@ -86,6 +108,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, context: AppContext) -> Builder<
             commands::sign_out,
             commands::activity,
             commands::dismiss_notice,
+            commands::first_paint,
         ])
         .setup(|app| {
             let handle = app.handle().clone();

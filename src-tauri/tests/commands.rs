@@ -454,6 +454,26 @@ async fn only_the_main_window_showing_the_apps_own_pages_may_call_commands() {
     assert!(refused.to_string().contains("not allowed"), "{refused}");
 }
 
+/// The start-time report takes only the screens it knows: the web view cannot put
+/// free text into the app's log.
+#[tokio::test(flavor = "multi_thread")]
+async fn the_first_paint_report_takes_only_known_screens() {
+    let app = App::start(None);
+    assert_eq!(
+        app.invoke("first_paint", json!({"screen": "devices", "rows": 4}))
+            .await,
+        Ok(Value::Null)
+    );
+    let refused = app
+        .invoke(
+            "first_paint",
+            json!({"screen": "x\nforged log line", "rows": 1}),
+        )
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("unknown variant"), "{refused}");
+}
+
 #[test]
 fn the_capability_grants_exactly_the_declared_commands() {
     let cap: Value =

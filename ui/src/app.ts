@@ -5,7 +5,7 @@ import { h, replaceChildren } from "./dom";
 import { errorMessage } from "./errors";
 import { uiIcon } from "./icons";
 import { toAppError, type Ipc, type Unlisten } from "./ipc";
-import type { AppError, AppState, SignedOutNotice } from "./types";
+import type { AppError, AppState, Screen, SignedOutNotice } from "./types";
 import { Banners } from "./ui/banners";
 import type { Ctx } from "./ui/context";
 import { DialogHost } from "./ui/dialog";
@@ -52,6 +52,7 @@ export class App {
   private timer: ReturnType<typeof setInterval> | null = null;
   private destroyed = false;
   private chromeKey = "";
+  private firstPaintReported = false;
 
   constructor(
     root: HTMLElement,
@@ -83,6 +84,7 @@ export class App {
       state: () => this.state ?? EMPTY_STATE,
       signedOut: (state, info) => this.applyState(state, { info, focus: true }),
       sessionLost: () => void this.syncState(),
+      painted: (screen, rows) => this.reportFirstPaint(screen, rows),
     };
   }
 
@@ -126,6 +128,15 @@ export class App {
 
   private now(): Date {
     return this.opts.now ? this.opts.now() : new Date();
+  }
+
+  /** Once per start: after the next frame is drawn, tell the backend the wait is over. */
+  private reportFirstPaint(screen: Screen, rows: number): void {
+    if (this.firstPaintReported || this.destroyed) return;
+    this.firstPaintReported = true;
+    const frame = globalThis.requestAnimationFrame ?? ((f: () => void) => setTimeout(f, 16));
+    // Two frames: the first callback runs before the paint, the second after it.
+    frame(() => frame(() => void this.ipc.firstPaint(screen, rows).catch(() => {})));
   }
 
   private mainView(): MainView | null {
@@ -257,6 +268,7 @@ export class App {
       replaceChildren(this.content, view.el);
       this.banners.setReview(null);
       if (focus) view.focusInitial();
+      this.reportFirstPaint("sign-in", 0);
     }
   }
 

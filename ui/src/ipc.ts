@@ -9,6 +9,7 @@ import type {
   AppState,
   EventMap,
   EventName,
+  Screen,
   SessionInfo,
   SignInArgs,
 } from "./types";
@@ -26,6 +27,8 @@ export interface Ipc {
   signOut(): Promise<AppState>;
   activity(): Promise<ActivityEvent[]>;
   dismissNotice(): Promise<AppState>;
+  /** The first screen is on screen (the backend logs the start time once). */
+  firstPaint(screen: Screen, rows: number): Promise<null>;
   on<E extends EventName>(event: E, handler: (payload: EventMap[E]) => void): Promise<Unlisten>;
 }
 
@@ -84,6 +87,7 @@ export function createTauriIpc(): Ipc {
     signOut: () => call("sign_out"),
     activity: () => call("activity"),
     dismissNotice: () => call("dismiss_notice"),
+    firstPaint: (screen, rows) => call("first_paint", { screen, rows }),
     on: (event, handler) => listen(event, (e) => handler(e.payload as EventMap[typeof event])),
   };
 }

@@ -115,3 +115,6 @@ export interface EventMap {
 }
 
 export type EventName = keyof EventMap;
+
+/** The screens whose first paint is reported to the backend (`first_paint`). */
+export type Screen = "sign-in" | "devices";

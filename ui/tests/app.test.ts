@@ -277,3 +277,29 @@ describe("start-up", () => {
     }
   });
 });
+
+describe("start time", () => {
+  const frames = () => new Promise((r) => setTimeout(r, 100));
+
+  it("reports the device list's first paint once, with its rows, not every refresh", async () => {
+    const ipc = signedIn();
+    await mount(ipc);
+    await frames();
+    ipc.emit("devices-changed", { reason: "session.renamed" });
+    await flush();
+    await frames();
+    expect(ipc.count("listDevices")).toBe(2);
+    expect(ipc.calls.filter((c) => c.command === "firstPaint").map((c) => c.args)).toEqual([
+      { screen: "devices", rows: 2 },
+    ]);
+  });
+
+  it("reports the sign-in form when the app starts signed out", async () => {
+    const ipc = new FakeIpc();
+    await mount(ipc);
+    await frames();
+    expect(ipc.calls.filter((c) => c.command === "firstPaint").map((c) => c.args)).toEqual([
+      { screen: "sign-in", rows: 0 },
+    ]);
+  });
+});

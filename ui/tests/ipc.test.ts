@@ -27,6 +27,7 @@ describe("createTauriIpc", () => {
     await ipc.signOut();
     await ipc.activity();
     await ipc.dismissNotice();
+    await ipc.firstPaint("devices", 4);
 
     const pick = (name: string): unknown => seen.find(([c]) => c === name)?.[1];
     expect(seen.map(([c]) => c)).toEqual([
@@ -40,10 +41,12 @@ describe("createTauriIpc", () => {
       "sign_out",
       "activity",
       "dismiss_notice",
+      "first_paint",
     ]);
     expect(pick("sign_in")).toEqual({ serverUrl: "https://s.example", email: "a@b.c", password: "pw", deviceName: "Laptop" });
     expect(pick("rename_device")).toEqual({ id: "id-1", name: "New name" });
     expect(pick("sign_out_device")).toEqual({ id: "id-2" });
+    expect(pick("first_paint")).toEqual({ screen: "devices", rows: 4 });
   });
 
   it("rejects with the backend's AppError", async () => {

@@ -8,6 +8,7 @@ import type {
   AppState,
   EventMap,
   EventName,
+  Screen,
   SessionInfo,
   SignInArgs,
 } from "../types";
@@ -22,7 +23,8 @@ type Command =
   | "signOutEverywhere"
   | "signOut"
   | "activity"
-  | "dismissNotice";
+  | "dismissNotice"
+  | "firstPaint";
 
 export interface FakeOptions {
   state?: Partial<AppState>;
@@ -261,5 +263,9 @@ export class FakeIpc implements Ipc {
       this.state = { ...this.state, signed_out_notice: null };
       return this.state;
     });
+  }
+
+  firstPaint(screen: Screen, rows: number): Promise<null> {
+    return this.run("firstPaint", { screen, rows }, () => null);
   }
 }

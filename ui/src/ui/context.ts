@@ -1,5 +1,5 @@
 import type { Ipc } from "../ipc";
-import type { AppState } from "../types";
+import type { AppState, Screen } from "../types";
 import type { Confirm } from "./dialog";
 
 /** What the views get from the app. */
@@ -14,4 +14,6 @@ export interface Ctx {
   signedOut(state: AppState, info?: string): void;
   /** A command answered not_signed_in / session_revoked: re-read the state. */
   sessionLost(): void;
+  /** A screen has its content (the first call per start is reported as the start time). */
+  painted(screen: Screen, rows: number): void;
 }

@@ -139,6 +139,7 @@ export class DevicesView {
       this.loadError = null;
       this.loadState = "ready";
       this.show(list);
+      this.ctx.painted("devices", list.length);
     } catch (e) {
       if (this.destroyed) return;
       const err = toAppError(e);
