@@ -35,19 +35,39 @@ export function relativeTime(then: Date, now: Date, locale?: string): string {
   return formatDate(then, locale);
 }
 
+const STYLES = {
+  date: { day: "numeric", month: "short", year: "numeric" },
+  dateTime: { dateStyle: "medium", timeStyle: "short" },
+  clock: { timeStyle: "short" },
+} satisfies Record<string, Intl.DateTimeFormatOptions>;
+
+// Making a formatter costs far more than using one (locale data is loaded each time),
+// and a device list formats several dates per row: keep one per style and locale.
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(style: keyof typeof STYLES, locale: string | undefined): Intl.DateTimeFormat {
+  const key = `${style}|${locale ?? ""}`;
+  let f = formatters.get(key);
+  if (!f) {
+    f = new Intl.DateTimeFormat(locale, STYLES[style]);
+    formatters.set(key, f);
+  }
+  return f;
+}
+
 /** "3 Mar 2025" (in the locale's order). */
 export function formatDate(d: Date, locale?: string): string {
-  return new Intl.DateTimeFormat(locale, { day: "numeric", month: "short", year: "numeric" }).format(d);
+  return formatter("date", locale).format(d);
 }
 
 /** "3 Mar 2025, 14:02" (in the locale's style). */
 export function formatDateTime(d: Date, locale?: string): string {
-  return new Intl.DateTimeFormat(locale, { dateStyle: "medium", timeStyle: "short" }).format(d);
+  return formatter("dateTime", locale).format(d);
 }
 
 /** "14:02" (or "2:02 PM", as the locale writes it). */
 export function formatClock(d: Date, locale?: string): string {
-  return new Intl.DateTimeFormat(locale, { timeStyle: "short" }).format(d);
+  return formatter("clock", locale).format(d);
 }
 
 /** "at 14:02" today, "yesterday at 14:02", else "on 3 Mar 2025 at 14:02". */
