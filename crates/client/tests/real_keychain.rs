@@ -18,6 +18,19 @@ fn pw() -> Password {
     Password::new(PW)
 }
 
+/// Waits (20 s at most) for the client to report that no revocation is pending any more.
+async fn nothing_left_pending(events: &mut tokio::sync::broadcast::Receiver<ClientEvent>) -> bool {
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            if let Ok(ClientEvent::PendingRevocations { count: 0 }) = events.recv().await {
+                return;
+            }
+        }
+    })
+    .await
+    .is_ok()
+}
+
 /// The lost-laptop story. Alice's laptop (B) is signed in and following its event
 /// stream; Bob, on his own client (C), is signed in on the same machine, in the same
 /// keychain. Alice signs the laptop out from her desk (A). The laptop's keychain entry
@@ -187,16 +200,8 @@ async fn a_running_client_retries_pending_revocations_in_the_background() {
     assert!(!s.logout().await.unwrap().revoked_on_server);
     device.manager.start_background();
     server.start_again().await;
-    let confirmed = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(ClientEvent::PendingRevocations { count: 0 }) = events.recv().await {
-                return;
-            }
-        }
-    })
-    .await;
     assert!(
-        confirmed.is_ok(),
+        nothing_left_pending(&mut events).await,
         "the background worker never confirmed the revocation"
     );
     assert!(server.session_is_revoked(s.session_id()).await);
@@ -208,28 +213,20 @@ async fn a_running_client_retries_pending_revocations_in_the_background() {
 async fn an_offline_logout_in_a_running_app_is_retried_without_a_restart() {
     require_secret_service();
     let mut server = TestServer::start().await;
-    server.create_account("erin@example.com", PW).await;
+    server.create_account("frank@example.com", PW).await;
     let device = Device::new();
     device.manager.start_background();
     let s = device
         .manager
-        .sign_in(server.url(), "erin@example.com", &pw(), Some("erin-pc"))
+        .sign_in(server.url(), "frank@example.com", &pw(), Some("frank-pc"))
         .await
         .unwrap();
     let mut events = device.manager.subscribe();
     server.stop().await;
     assert_eq!(s.logout().await.unwrap().pending_revocations, 1);
     server.start_again().await;
-    let confirmed = tokio::time::timeout(Duration::from_secs(20), async {
-        loop {
-            if let Ok(ClientEvent::PendingRevocations { count: 0 }) = events.recv().await {
-                return;
-            }
-        }
-    })
-    .await;
     assert!(
-        confirmed.is_ok(),
+        nothing_left_pending(&mut events).await,
         "the running worker never retried the offline logout"
     );
     assert!(server.session_is_revoked(s.session_id()).await);
