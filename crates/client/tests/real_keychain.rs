@@ -232,6 +232,18 @@ async fn an_offline_logout_in_a_running_app_is_retried_without_a_restart() {
     assert!(server.session_is_revoked(s.session_id()).await);
 }
 
+/// Fifty calls at once, each needing a fresh access token: the proxy counts one refresh.
+async fn fifty_concurrent_calls_make_one_refresh(s: &client::Session, proxy: &Proxy) {
+    let calls = (0..50).map(|_| {
+        let s = s.clone();
+        tokio::spawn(async move { s.list_devices().await })
+    });
+    for r in futures::future::join_all(calls).await {
+        assert_eq!(r.unwrap().unwrap().len(), 1);
+    }
+    assert_eq!(proxy.token_calls(), 1, "exactly one /oauth/token call");
+}
+
 /// Fifty calls that all find the access token expired cause exactly one refresh,
 /// counted where the server is, not in the client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -250,14 +262,7 @@ async fn fifty_concurrent_calls_with_an_expired_access_token_make_one_refresh() 
     tokio::time::sleep(Duration::from_millis(2100)).await;
     assert_eq!(proxy.token_calls(), 0);
 
-    let calls = (0..50).map(|_| {
-        let s = s.clone();
-        tokio::spawn(async move { s.list_devices().await })
-    });
-    for r in futures::future::join_all(calls).await {
-        assert_eq!(r.unwrap().unwrap().len(), 1);
-    }
-    assert_eq!(proxy.token_calls(), 1, "exactly one /oauth/token call");
+    fifty_concurrent_calls_make_one_refresh(&s, &proxy).await;
     s.logout().await.unwrap();
 }
 
@@ -276,14 +281,7 @@ async fn fifty_concurrent_calls_refused_with_401_make_one_refresh() {
         .unwrap();
     proxy.refuse_first_access_token();
 
-    let calls = (0..50).map(|_| {
-        let s = s.clone();
-        tokio::spawn(async move { s.list_devices().await })
-    });
-    for r in futures::future::join_all(calls).await {
-        assert_eq!(r.unwrap().unwrap().len(), 1);
-    }
-    assert_eq!(proxy.token_calls(), 1, "exactly one /oauth/token call");
+    fifty_concurrent_calls_make_one_refresh(&s, &proxy).await;
     s.logout().await.unwrap();
 }
 

@@ -124,11 +124,11 @@ async fn start_direct(xdg: &Path, server: &str, devices: Option<usize>) -> anyho
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let mem = e2e::memory::tree(pid);
     verbose(&mem);
-    let web_processes: Vec<u32> = mem.processes.iter().map(|(p, _, _)| *p).collect();
+    let pids: Vec<u32> = mem.processes.iter().map(|(p, _, _)| *p).collect();
     child.kill().await?;
     // WebKit's helpers leave when the app does; wait, so they do not weigh on the next start.
     let deadline = Instant::now() + Duration::from_secs(5);
-    while web_processes
+    while pids
         .iter()
         .any(|p| Path::new(&format!("/proc/{p}")).exists())
         && Instant::now() < deadline
