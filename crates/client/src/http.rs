@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use proto::activity::ActivityList;
-use proto::error::{ErrorBody, codes};
+use proto::error::{ErrorBody, ErrorCode};
 use proto::sessions::{
     DeviceRename, RenameRequest, RevokeRequest, RevokeResponse, RevokeScope, SessionInfo,
     SessionList,
@@ -143,38 +143,30 @@ impl Api {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
-        let body: ErrorBody = resp.json().await.unwrap_or_else(|_| ErrorBody {
-            error: String::new(),
-            error_description: String::new(),
-        });
-        let code = body.error.as_str();
+        let body: Option<ErrorBody> = resp.json().await.ok();
+        let (code, description) = match body {
+            Some(b) => (Some(b.error), b.error_description),
+            None => (None, String::new()),
+        };
         match (status, code) {
-            (_, codes::INVALID_CREDENTIALS) => ClientError::InvalidCredentials.into(),
+            (_, Some(ErrorCode::InvalidCredentials)) => ClientError::InvalidCredentials.into(),
             (StatusCode::UNAUTHORIZED, _) => Failure::Unauthorized,
-            (_, codes::INVALID_GRANT) => Failure::InvalidGrant,
+            (_, Some(ErrorCode::InvalidGrant)) => Failure::InvalidGrant,
             (StatusCode::TOO_MANY_REQUESTS, _) => ClientError::RateLimited { retry_after }.into(),
             (StatusCode::NOT_FOUND, _) => ClientError::NotFound.into(),
             (s, _) if s.is_client_error() => ClientError::Validation {
-                code: if code.is_empty() {
-                    "validation_failed".into()
-                } else {
-                    code.into()
-                },
-                message: if body.error_description.is_empty() {
+                code: code.unwrap_or(ErrorCode::ValidationFailed).as_str().into(),
+                message: if description.is_empty() {
                     format!("the server refused the request ({s})")
                 } else {
-                    body.error_description
+                    description
                 },
             }
             .into(),
             (s, _) => ClientError::Server {
                 status: s.as_u16(),
-                code: if code.is_empty() {
-                    codes::SERVER_ERROR.into()
-                } else {
-                    code.into()
-                },
-                message: body.error_description,
+                code: code.unwrap_or(ErrorCode::ServerError).as_str().into(),
+                message: description,
             }
             .into(),
         }

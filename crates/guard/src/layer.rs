@@ -8,7 +8,7 @@ use std::task::{Context, Poll};
 use axum_core::extract::FromRequestParts;
 use axum_core::response::{IntoResponse, Response};
 use http::{HeaderValue, Request, StatusCode, header};
-use proto::error::{ErrorBody, codes};
+use proto::error::{ErrorBody, ErrorCode};
 use proto::tokens::Claims;
 use token::TokenError;
 use tower_layer::Layer;
@@ -106,22 +106,22 @@ pub fn refusal<B: From<String>>(denied: &Denied) -> http::Response<B> {
     let (status, code, text) = match denied {
         Denied::FeedStale => (
             StatusCode::SERVICE_UNAVAILABLE,
-            codes::TEMPORARILY_UNAVAILABLE,
+            ErrorCode::TemporarilyUnavailable,
             "Token revocations cannot be checked right now; try again shortly.".to_owned(),
         ),
         Denied::Missing => (
             StatusCode::UNAUTHORIZED,
-            codes::INVALID_TOKEN,
+            ErrorCode::InvalidToken,
             "Send an access token: Authorization: Bearer <token>.".to_owned(),
         ),
         other => (
             StatusCode::UNAUTHORIZED,
-            codes::INVALID_TOKEN,
+            ErrorCode::InvalidToken,
             other.to_string(),
         ),
     };
     let body = serde_json::to_string(&ErrorBody {
-        error: code.to_owned(),
+        error: code,
         error_description: text,
     })
     .unwrap_or_default();

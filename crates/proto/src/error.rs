@@ -5,34 +5,122 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ErrorBody {
     /// A stable snake_case code; OAuth endpoints use the codes of RFC 6749 §5.2.
-    pub error: String,
+    pub error: ErrorCode,
     /// Text for people. Never contains a token, a password or a hash.
     #[serde(default)]
     pub error_description: String,
 }
 
-/// Stable error codes. Clients match on these, never on the description.
-pub mod codes {
+/// Every error code of the API, as one enum shared by the server (which answers with
+/// them), the guard, and the client (which matches on them, never on the description).
+/// On the wire each is its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ErrorCode {
     // RFC 6749 §5.2 and RFC 7009 / 7662.
-    pub const INVALID_REQUEST: &str = "invalid_request";
-    pub const INVALID_CLIENT: &str = "invalid_client";
-    pub const INVALID_GRANT: &str = "invalid_grant";
-    pub const UNSUPPORTED_GRANT_TYPE: &str = "unsupported_grant_type";
-    pub const UNSUPPORTED_TOKEN_TYPE: &str = "unsupported_token_type";
+    InvalidRequest,
+    InvalidClient,
+    InvalidGrant,
+    UnsupportedGrantType,
+    UnsupportedTokenType,
     // RFC 6750 §3.1.
-    pub const INVALID_TOKEN: &str = "invalid_token";
+    InvalidToken,
     // This API.
-    pub const INVALID_JSON: &str = "invalid_json";
-    pub const UNSUPPORTED_MEDIA_TYPE: &str = "unsupported_media_type";
-    pub const PAYLOAD_TOO_LARGE: &str = "payload_too_large";
-    pub const VALIDATION_FAILED: &str = "validation_failed";
-    pub const NOT_FOUND: &str = "not_found";
-    pub const METHOD_NOT_ALLOWED: &str = "method_not_allowed";
-    pub const EMAIL_TAKEN: &str = "email_taken";
-    pub const WEAK_PASSWORD: &str = "weak_password";
-    pub const SIGNUP_DISABLED: &str = "signup_disabled";
-    pub const INVALID_CREDENTIALS: &str = "invalid_credentials";
-    pub const TOO_MANY_ATTEMPTS: &str = "too_many_attempts";
-    pub const SERVER_ERROR: &str = "server_error";
-    pub const TEMPORARILY_UNAVAILABLE: &str = "temporarily_unavailable";
+    InvalidJson,
+    UnsupportedMediaType,
+    PayloadTooLarge,
+    ValidationFailed,
+    NotFound,
+    MethodNotAllowed,
+    EmailTaken,
+    WeakPassword,
+    SignupDisabled,
+    InvalidCredentials,
+    TooManyAttempts,
+    ServerError,
+    TemporarilyUnavailable,
+    /// A code this version does not know (a newer server): read the description.
+    #[serde(other)]
+    Unknown,
+}
+
+impl ErrorCode {
+    /// Every code this version knows, for documentation and tests.
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::InvalidRequest,
+        Self::InvalidClient,
+        Self::InvalidGrant,
+        Self::UnsupportedGrantType,
+        Self::UnsupportedTokenType,
+        Self::InvalidToken,
+        Self::InvalidJson,
+        Self::UnsupportedMediaType,
+        Self::PayloadTooLarge,
+        Self::ValidationFailed,
+        Self::NotFound,
+        Self::MethodNotAllowed,
+        Self::EmailTaken,
+        Self::WeakPassword,
+        Self::SignupDisabled,
+        Self::InvalidCredentials,
+        Self::TooManyAttempts,
+        Self::ServerError,
+        Self::TemporarilyUnavailable,
+    ];
+
+    /// The code as it travels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidRequest => "invalid_request",
+            Self::InvalidClient => "invalid_client",
+            Self::InvalidGrant => "invalid_grant",
+            Self::UnsupportedGrantType => "unsupported_grant_type",
+            Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidToken => "invalid_token",
+            Self::InvalidJson => "invalid_json",
+            Self::UnsupportedMediaType => "unsupported_media_type",
+            Self::PayloadTooLarge => "payload_too_large",
+            Self::ValidationFailed => "validation_failed",
+            Self::NotFound => "not_found",
+            Self::MethodNotAllowed => "method_not_allowed",
+            Self::EmailTaken => "email_taken",
+            Self::WeakPassword => "weak_password",
+            Self::SignupDisabled => "signup_disabled",
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::TooManyAttempts => "too_many_attempts",
+            Self::ServerError => "server_error",
+            Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_travel_as_their_snake_case_names() {
+        for code in ErrorCode::ALL {
+            assert_eq!(
+                serde_json::to_string(code).unwrap(),
+                format!("\"{}\"", code.as_str())
+            );
+            let back: ErrorCode = serde_json::from_str(&format!("\"{code}\"")).unwrap();
+            assert_eq!(back, *code);
+        }
+    }
+
+    #[test]
+    fn a_code_from_a_newer_server_is_unknown_not_an_error() {
+        let body: ErrorBody =
+            serde_json::from_str(r#"{"error":"brand_new","error_description":"x"}"#).unwrap();
+        assert_eq!(body.error, ErrorCode::Unknown);
+    }
 }

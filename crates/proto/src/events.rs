@@ -41,20 +41,49 @@ pub struct SessionRenamed {
     pub by_session_id: Option<SessionId>,
 }
 
+/// What a `security.alert` is about.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AlertKind {
+    /// A spent refresh token was presented again: a device's sign-in was probably copied.
+    RefreshTokenReuse,
+    /// The account's password was changed.
+    PasswordChanged,
+    /// Two-step sign-in was turned off.
+    TwoStepDisabled,
+    /// A kind this version does not know (a newer server): show the message.
+    #[serde(other)]
+    Unknown,
+}
+
+impl AlertKind {
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::RefreshTokenReuse => "refresh_token_reuse",
+            Self::PasswordChanged => "password_changed",
+            Self::TwoStepDisabled => "two_step_disabled",
+            Self::Unknown => "unknown",
+        }
+    }
+}
+
+impl std::fmt::Display for AlertKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// `security.alert`: something the account holder should know about at once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SecurityAlert {
-    /// What happened: `refresh_token_reuse`.
-    pub kind: String,
+    /// What happened.
+    pub kind: AlertKind,
     /// The session concerned.
     pub session_id: Option<SessionId>,
     pub at: Timestamp,
     /// Text for people.
     pub message: String,
 }
-
-/// Alert kind: a spent refresh token was presented again.
-pub const ALERT_REFRESH_TOKEN_REUSE: &str = "refresh_token_reuse";
 
 /// One event of the device stream.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -70,9 +70,24 @@ pub enum RevocationReason {
     RefreshTokenReuse,
     /// An administrator ended it (`session-server admin revoke-user`).
     Admin,
+    /// Never sent by this server: what a client records when it learned of the sign-out
+    /// without a reason (a refused refresh), or from a newer server with a reason this
+    /// version does not know.
+    #[serde(other)]
+    Unknown,
 }
 
 impl RevocationReason {
+    /// Every reason a server sends.
+    pub const ALL: &'static [RevocationReason] = &[
+        Self::Logout,
+        Self::Revoked,
+        Self::RevokedOthers,
+        Self::SignedOutEverywhere,
+        Self::RefreshTokenReuse,
+        Self::Admin,
+    ];
+
     pub const fn as_str(self) -> &'static str {
         match self {
             Self::Logout => "logout",
@@ -81,19 +96,19 @@ impl RevocationReason {
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::Admin => "admin",
+            Self::Unknown => "unknown",
         }
     }
 
+    /// A reason as stored; `None` for text that is not one a server writes.
     pub fn parse(s: &str) -> Option<Self> {
-        Some(match s {
-            "logout" => Self::Logout,
-            "revoked" => Self::Revoked,
-            "revoked_others" => Self::RevokedOthers,
-            "signed_out_everywhere" => Self::SignedOutEverywhere,
-            "refresh_token_reuse" => Self::RefreshTokenReuse,
-            "admin" => Self::Admin,
-            _ => return None,
-        })
+        Self::ALL.iter().copied().find(|r| r.as_str() == s)
+    }
+}
+
+impl std::fmt::Display for RevocationReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -103,20 +118,20 @@ mod tests {
 
     #[test]
     fn reasons_round_trip() {
-        for r in [
-            RevocationReason::Logout,
-            RevocationReason::Revoked,
-            RevocationReason::RevokedOthers,
-            RevocationReason::SignedOutEverywhere,
-            RevocationReason::RefreshTokenReuse,
-            RevocationReason::Admin,
-        ] {
+        for &r in RevocationReason::ALL {
             assert_eq!(RevocationReason::parse(r.as_str()), Some(r));
             assert_eq!(
                 serde_json::to_string(&r).unwrap(),
                 format!("\"{}\"", r.as_str())
             );
         }
+    }
+
+    #[test]
+    fn a_reason_from_a_newer_server_reads_as_unknown() {
+        let r: RevocationReason = serde_json::from_str("\"password_changed_v9\"").unwrap();
+        assert_eq!(r, RevocationReason::Unknown);
+        assert_eq!(RevocationReason::parse("unknown"), None);
     }
 
     #[test]

@@ -13,6 +13,7 @@ use proto::{Device, Jti, Password, SessionId, UserId};
 use token::{Denylist, Expectations};
 use tokio_util::sync::CancellationToken;
 
+use crate::background::Background;
 use crate::config::{ResourceServer, ServeArgs};
 use crate::feed::{Feed, Hub};
 use crate::keys::Keys;
@@ -154,11 +155,16 @@ impl App {
         }))
     }
 
-    /// Background work: following the feed, reloading keys, pruning.
-    pub fn spawn_background(self: &Arc<Self>) {
-        tokio::spawn(self.feed.clone().follow(self.shutdown.clone()));
+    /// Background work: following the feed, reloading keys, pruning. Every task ends
+    /// when the shutdown token is cancelled; the caller owns them.
+    pub fn spawn_background(self: &Arc<Self>) -> Background {
+        let mut tasks = Background::new(self.shutdown.clone());
+        tasks.spawn(
+            "feed follower",
+            self.feed.clone().follow(self.shutdown.clone()),
+        );
         let app = self.clone();
-        tokio::spawn(async move {
+        tasks.spawn("key reloader", async move {
             let mut tick = tokio::time::interval(crate::keys::RELOAD_EVERY);
             tick.tick().await;
             loop {
@@ -172,7 +178,7 @@ impl App {
             }
         });
         let app = self.clone();
-        tokio::spawn(async move {
+        tasks.spawn("pruner", async move {
             let mut tick = tokio::time::interval(Duration::from_secs(300));
             loop {
                 tokio::select! {
@@ -182,6 +188,7 @@ impl App {
                 app.prune().await;
             }
         });
+        tasks
     }
 
     async fn prune(&self) {

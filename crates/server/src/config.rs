@@ -85,6 +85,23 @@ pub struct ServeArgs {
 }
 
 impl ServeArgs {
+    /// The serve flags from a list, as the binary parses them (environment twins
+    /// included): what in-process test servers are started with.
+    pub fn from_flags<I, T>(flags: I) -> Result<Self, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<std::ffi::OsString> + Clone,
+    {
+        #[derive(clap::Parser)]
+        struct Flags {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let argv = std::iter::once(std::ffi::OsString::from("session-server"))
+            .chain(flags.into_iter().map(Into::into));
+        <Flags as clap::Parser>::try_parse_from(argv).map(|f| f.serve)
+    }
+
     /// The longest time a signed access token can stay valid (its lifetime plus the
     /// verification leeway): how long revocation entries must be kept.
     pub fn revocation_retention(&self) -> Duration {

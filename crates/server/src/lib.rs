@@ -13,6 +13,7 @@
 #![recursion_limit = "256"]
 
 pub mod app;
+pub mod background;
 pub mod config;
 pub mod feed;
 pub mod http;

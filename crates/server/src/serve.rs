@@ -1,7 +1,11 @@
-//! Running the server: bind, start the background work, serve until SIGTERM/Ctrl-C.
+//! Running the server: bind, start the background work, serve until stopped.
+//!
+//! [`Server`] is the whole server in one value: the binary starts one and stops it on
+//! SIGTERM/Ctrl-C; tests start one per test on port 0 in their own process and stop it
+//! (or just drop it).
 
+use std::future::IntoFuture as _;
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
@@ -10,55 +14,133 @@ use crate::app::{App, Settings};
 use crate::config::ServeArgs;
 use crate::store::Store;
 
-pub async fn run(args: ServeArgs, database_url: String) -> anyhow::Result<()> {
-    let store = Store::connect(&database_url)
-        .await
-        .with_context(|| format!("opening the database ({})", redact_url(&database_url)))?;
-    let listener = tokio::net::TcpListener::bind(args.listen)
-        .await
-        .with_context(|| format!("cannot listen on {}", args.listen))?;
-    let local = listener.local_addr()?;
-    let issuer = args
-        .issuer
-        .clone()
-        .unwrap_or_else(|| format!("http://{local}"));
-    let shutdown = CancellationToken::new();
-    let app = App::new(
-        Settings::from_args(&args, issuer.clone()),
-        &args,
-        store.clone(),
-        shutdown.clone(),
-    )
-    .await?;
-    app.spawn_background();
+/// A server bound to its address and serving, until [`Server::stop`] or drop.
+pub struct Server {
+    addr: SocketAddr,
+    issuer: String,
+    shutdown: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+}
 
-    tracing::info!(
-        listen = %local,
-        issuer = %issuer,
-        database = %redact_url(&database_url),
-        open_signup = args.open_signup,
-        "session server ready"
-    );
-    // A line for scripts and tests that start the server on port 0.
-    println!("session-server listening on http://{local}");
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("addr", &self.addr)
+            .finish_non_exhaustive()
+    }
+}
 
-    let router = crate::http::router(app.clone());
-    let stop = shutdown.clone();
-    axum::serve(
-        listener,
-        router.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(async move {
-        wait_for_signal().await;
+impl Server {
+    /// Opens the database (applying migrations), binds `args.listen` (port 0 picks a
+    /// free one) and starts serving. Returns once requests can be answered.
+    pub async fn start(args: ServeArgs, database_url: &str) -> anyhow::Result<Server> {
+        let store = Store::connect(database_url)
+            .await
+            .with_context(|| format!("opening the database ({})", redact_url(database_url)))?;
+        let listener = tokio::net::TcpListener::bind(args.listen)
+            .await
+            .with_context(|| format!("cannot listen on {}", args.listen))?;
+        let addr = listener.local_addr()?;
+        let issuer = args
+            .issuer
+            .clone()
+            .unwrap_or_else(|| format!("http://{addr}"));
+        let shutdown = CancellationToken::new();
+        let app = App::new(
+            Settings::from_args(&args, issuer.clone()),
+            &args,
+            store.clone(),
+            shutdown.clone(),
+        )
+        .await?;
+        let mut background = app.spawn_background();
+        tracing::info!(
+            listen = %addr,
+            issuer = %issuer,
+            database = %redact_url(database_url),
+            open_signup = args.open_signup,
+            "session server ready"
+        );
+
+        let router = crate::http::router(app.clone());
+        let stop = shutdown.clone();
+        let task = tokio::spawn(async move {
+            let serve = axum::serve(
+                listener,
+                router.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .with_graceful_shutdown(stop.clone().cancelled_owned())
+            .into_future();
+            tokio::pin!(serve);
+            // A background task that dies stops the server (watch cancels `stop`);
+            // requests in flight still finish.
+            let served = tokio::select! {
+                r = &mut serve => r,
+                () = background.watch() => serve.await,
+            };
+            // Background loops end on the same token; wait for them, so nothing is
+            // half-done when the database closes.
+            background.join().await;
+            store.close().await;
+            tracing::info!("stopped");
+            drop(app);
+            served.context("serving HTTP")
+        });
+        Ok(Server {
+            addr,
+            issuer,
+            shutdown,
+            task: Some(task),
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// `http://<address>` of the listener.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub fn issuer(&self) -> &str {
+        &self.issuer
+    }
+
+    /// Stops accepting, ends event streams, lets requests in flight finish, waits for
+    /// the background work, closes the database.
+    pub async fn stop(mut self) -> anyhow::Result<()> {
         tracing::info!("shutting down: finishing requests in flight");
-        // Ends event streams and background loops, so in-flight requests can drain.
-        stop.cancel();
-    })
-    .await?;
-    store.close().await;
-    tracing::info!("stopped");
-    let _ = Arc::strong_count(&app);
-    Ok(())
+        self.shutdown.cancel();
+        match self.task.take() {
+            Some(task) => task.await.context("the server task panicked")?,
+            None => Ok(()),
+        }
+    }
+
+    /// Resolves when the server stops by itself (a background task failed).
+    pub async fn stopped(&self) {
+        self.shutdown.cancelled().await
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // A server dropped without `stop` still stops: in tests, the end of the test.
+        self.shutdown.cancel();
+    }
+}
+
+/// `session-server` (serve): until SIGTERM or Ctrl-C.
+pub async fn run(args: ServeArgs, database_url: String) -> anyhow::Result<()> {
+    let server = Server::start(args, &database_url).await?;
+    // A line for scripts and tests that start the server on port 0.
+    println!("session-server listening on {}", server.url());
+    tokio::select! {
+        _ = wait_for_signal() => {}
+        _ = server.stopped() => tracing::error!("a background task failed; stopping"),
+    }
+    server.stop().await
 }
 
 async fn wait_for_signal() {

@@ -1020,7 +1020,7 @@ impl Store {
         )
         .await?;
         let alert = Event::SecurityAlert(proto::events::SecurityAlert {
-            kind: proto::events::ALERT_REFRESH_TOKEN_REUSE.into(),
+            kind: proto::events::AlertKind::RefreshTokenReuse,
             session_id: Some(session.id),
             at: p.now.to_datetime(),
             message: format!(

@@ -6,14 +6,14 @@ use std::time::Duration;
 use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use proto::error::{ErrorBody, codes};
+use proto::error::{ErrorBody, ErrorCode};
 
 use crate::app::AppError;
 
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub description: Cow<'static, str>,
     pub retry_after: Option<Duration>,
     pub www_authenticate: Option<&'static str>,
@@ -22,7 +22,7 @@ pub struct ApiError {
 impl ApiError {
     pub fn new(
         status: StatusCode,
-        code: &'static str,
+        code: ErrorCode,
         description: impl Into<Cow<'static, str>>,
     ) -> Self {
         Self {
@@ -34,16 +34,24 @@ impl ApiError {
         }
     }
 
-    pub fn bad_request(code: &'static str, description: impl Into<Cow<'static, str>>) -> Self {
+    pub fn bad_request(code: ErrorCode, description: impl Into<Cow<'static, str>>) -> Self {
         Self::new(StatusCode::BAD_REQUEST, code, description)
     }
 
     pub fn not_found() -> Self {
-        Self::new(StatusCode::NOT_FOUND, codes::NOT_FOUND, "No such resource.")
+        Self::new(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "No such resource.",
+        )
     }
 
     pub fn invalid_token(description: impl Into<Cow<'static, str>>) -> Self {
-        let mut e = Self::new(StatusCode::UNAUTHORIZED, codes::INVALID_TOKEN, description);
+        let mut e = Self::new(
+            StatusCode::UNAUTHORIZED,
+            ErrorCode::InvalidToken,
+            description,
+        );
         e.www_authenticate = Some("Bearer error=\"invalid_token\"");
         e
     }
@@ -51,7 +59,7 @@ impl ApiError {
     pub fn invalid_client() -> Self {
         let mut e = Self::new(
             StatusCode::UNAUTHORIZED,
-            codes::INVALID_CLIENT,
+            ErrorCode::InvalidClient,
             "Resource-server credentials (HTTP Basic) are missing or wrong.",
         );
         e.www_authenticate = Some("Basic realm=\"session-manager\"");
@@ -61,7 +69,7 @@ impl ApiError {
     pub fn internal() -> Self {
         Self::new(
             StatusCode::INTERNAL_SERVER_ERROR,
-            codes::SERVER_ERROR,
+            ErrorCode::ServerError,
             "The server failed to handle the request. It has been logged; try again.",
         )
     }
@@ -72,13 +80,13 @@ impl From<AppError> for ApiError {
         match e {
             AppError::InvalidCredentials => ApiError::new(
                 StatusCode::UNAUTHORIZED,
-                codes::INVALID_CREDENTIALS,
+                ErrorCode::InvalidCredentials,
                 "The email or the password is wrong.",
             ),
             AppError::TooManyAttempts(wait) => {
                 let mut err = ApiError::new(
                     StatusCode::TOO_MANY_REQUESTS,
-                    codes::TOO_MANY_ATTEMPTS,
+                    ErrorCode::TooManyAttempts,
                     format!(
                         "Too many failed sign-in attempts. Try again in {} seconds.",
                         wait.as_secs().max(1)
@@ -89,27 +97,29 @@ impl From<AppError> for ApiError {
             }
             AppError::EmailTaken => ApiError::new(
                 StatusCode::CONFLICT,
-                codes::EMAIL_TAKEN,
+                ErrorCode::EmailTaken,
                 "That email address is already registered.",
             ),
             AppError::SignupDisabled => ApiError::new(
                 StatusCode::FORBIDDEN,
-                codes::SIGNUP_DISABLED,
+                ErrorCode::SignupDisabled,
                 "Sign-up is closed on this server; ask its administrator for an account.",
             ),
-            AppError::WeakPassword(why) => {
-                ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, codes::WEAK_PASSWORD, why)
-            }
+            AppError::WeakPassword(why) => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::WeakPassword,
+                why,
+            ),
             AppError::Invalid(why) => ApiError::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                codes::VALIDATION_FAILED,
+                ErrorCode::ValidationFailed,
                 why,
             ),
             AppError::InvalidToken(why) => ApiError::invalid_token(why),
-            AppError::InvalidGrant(why) => ApiError::bad_request(codes::INVALID_GRANT, why),
+            AppError::InvalidGrant(why) => ApiError::bad_request(ErrorCode::InvalidGrant, why),
             AppError::NotFound => ApiError::new(
                 StatusCode::NOT_FOUND,
-                codes::NOT_FOUND,
+                ErrorCode::NotFound,
                 "No such session on this account.",
             ),
             AppError::Internal(detail) => {
@@ -123,7 +133,7 @@ impl From<AppError> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = ErrorBody {
-            error: self.code.to_owned(),
+            error: self.code,
             error_description: self.description.into_owned(),
         };
         let mut res = (self.status, Json(body)).into_response();

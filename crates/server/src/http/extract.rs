@@ -9,7 +9,7 @@ use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{StatusCode, header};
 use base64::Engine as _;
-use proto::error::codes;
+use proto::error::ErrorCode;
 use proto::tokens::Claims;
 use serde::de::DeserializeOwned;
 
@@ -30,9 +30,9 @@ async fn body_bytes(req: Request, state: &Arc<App>, oauth: bool) -> Result<Bytes
     Bytes::from_request(req, state).await.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             let code = if oauth {
-                codes::INVALID_REQUEST
+                ErrorCode::InvalidRequest
             } else {
-                codes::PAYLOAD_TOO_LARGE
+                ErrorCode::PayloadTooLarge
             };
             ApiError::new(
                 StatusCode::PAYLOAD_TOO_LARGE,
@@ -44,7 +44,7 @@ async fn body_bytes(req: Request, state: &Arc<App>, oauth: bool) -> Result<Bytes
             )
         } else {
             ApiError::bad_request(
-                codes::INVALID_REQUEST,
+                ErrorCode::InvalidRequest,
                 "The request body could not be read.",
             )
         }
@@ -61,7 +61,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for JsonBody<T> {
         if !content_type_is(req.headers().get(header::CONTENT_TYPE), "application/json") {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                codes::UNSUPPORTED_MEDIA_TYPE,
+                ErrorCode::UnsupportedMediaType,
                 "Send the body as JSON with Content-Type: application/json.",
             ));
         }
@@ -70,7 +70,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for JsonBody<T> {
             use serde_json::error::Category;
             match e.classify() {
                 Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
-                    codes::INVALID_JSON,
+                    ErrorCode::InvalidJson,
                     format!(
                         "The body is not valid JSON (line {}, column {}).",
                         e.line(),
@@ -80,7 +80,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for JsonBody<T> {
                 // Well-formed JSON of the wrong shape: serde's message names the field
                 // and never echoes a value.
                 Category::Data => ApiError::bad_request(
-                    codes::INVALID_REQUEST,
+                    ErrorCode::InvalidRequest,
                     format!(
                         "The request is missing a field or has one of the wrong type: {}",
                         data_error_text(&e)
@@ -125,7 +125,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for FormBody<T> {
         ) {
             return Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                codes::INVALID_REQUEST,
+                ErrorCode::InvalidRequest,
                 "Send the body as a form with Content-Type: application/x-www-form-urlencoded.",
             ));
         }
@@ -139,7 +139,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for FormBody<T> {
                 } else {
                     "The form could not be read.".to_owned()
                 };
-                ApiError::bad_request(codes::INVALID_REQUEST, text)
+                ApiError::bad_request(ErrorCode::InvalidRequest, text)
             })
     }
 }

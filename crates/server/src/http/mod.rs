@@ -15,7 +15,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
 use proto::discovery::ServerMetadata;
-use proto::error::codes;
+use proto::error::ErrorCode;
 use proto::sessions::{RenameRequest, RevokeRequest, RevokeResponse};
 use proto::tokens::SignInRequest;
 use proto::{CreateAccountRequest, CreateAccountResponse, SessionId};
@@ -71,7 +71,7 @@ async fn not_found() -> ApiError {
 async fn method_not_allowed() -> ApiError {
     ApiError::new(
         StatusCode::METHOD_NOT_ALLOWED,
-        codes::METHOD_NOT_ALLOWED,
+        ErrorCode::MethodNotAllowed,
         "That method is not allowed on this resource.",
     )
 }
@@ -118,7 +118,7 @@ async fn health(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, 
         tracing::error!(error = %e, "health check: database unreachable");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
-            codes::TEMPORARILY_UNAVAILABLE,
+            ErrorCode::TemporarilyUnavailable,
             "The database is unreachable.",
         )
     })?;
@@ -214,7 +214,7 @@ async fn token(
 ) -> Result<Response, ApiError> {
     if form.grant_type != proto::tokens::GRANT_REFRESH_TOKEN {
         return Err(ApiError::bad_request(
-            codes::UNSUPPORTED_GRANT_TYPE,
+            ErrorCode::UnsupportedGrantType,
             "Only grant_type=refresh_token is supported; sign in with POST /v1/sessions.",
         ));
     }
@@ -223,7 +223,7 @@ async fn token(
         .filter(|t| !t.is_empty())
         .ok_or_else(|| {
             ApiError::bad_request(
-                codes::INVALID_REQUEST,
+                ErrorCode::InvalidRequest,
                 "The refresh_token parameter is missing.",
             )
         })?;
@@ -240,7 +240,7 @@ struct TokenParam {
 
 fn token_param(form: TokenParam) -> Result<String, ApiError> {
     form.token.filter(|t| !t.is_empty()).ok_or_else(|| {
-        ApiError::bad_request(codes::INVALID_REQUEST, "The token parameter is missing.")
+        ApiError::bad_request(ErrorCode::InvalidRequest, "The token parameter is missing.")
     })
 }
 

@@ -10,7 +10,7 @@ use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream};
-use proto::error::codes;
+use proto::error::ErrorCode;
 use proto::revocations::{EVENT_HEARTBEAT, EVENT_REVOCATION, RevocationEvent, RevocationsPage};
 use serde::Deserialize;
 use tokio::sync::broadcast;
@@ -33,7 +33,7 @@ fn parse_cursor(raw: Option<&str>) -> Result<i64, ApiError> {
         None | Some("") => Ok(0),
         Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
             ApiError::bad_request(
-                codes::INVALID_REQUEST,
+                ErrorCode::InvalidRequest,
                 "The cursor is not one this server gave out.",
             )
         }),
