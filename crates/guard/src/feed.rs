@@ -73,30 +73,12 @@ async fn read_stream(inner: &Inner, url: &str) -> Result<(), String> {
 fn apply(inner: &Inner, data: &str, id: Option<&str>) -> Result<(), String> {
     let event: RevocationEvent =
         serde_json::from_str(data).map_err(|e| format!("unreadable revocation: {e}"))?;
-    {
-        let mut deny = inner.deny_mut();
-        match &event {
-            // Kept as long as the server says a token it stops can live.
-            RevocationEvent::Session(s) => deny.revoke_session(&s.sid, until(s.until, s.at)),
-            RevocationEvent::Token(t) => deny.revoke_token(&t.jti, t.exp.timestamp()),
-            RevocationEvent::Account(a) => deny.set_not_before(
-                &a.sub,
-                a.not_before.timestamp_millis(),
-                until(a.until, a.not_before),
-            ),
-        }
-    }
+    inner.deny_mut().apply(&event);
     if let Some(id) = id.and_then(|i| i.parse::<i64>().ok()) {
         inner.cursor.store(id, Ordering::Release);
     }
     inner.applied.notify_waiters();
     Ok(())
-}
-
-/// The entry's end of use; a server that does not say gets a day (access tokens live
-/// minutes), which is ample and still bounded.
-fn until(until: Option<proto::Timestamp>, at: proto::Timestamp) -> i64 {
-    until.map_or(at.timestamp() + 24 * 3600, |u| u.timestamp())
 }
 
 /// Drops denylist entries past their use, every minute, until shut down.

@@ -101,12 +101,6 @@ impl ServeArgs {
             .chain(flags.into_iter().map(Into::into));
         <Flags as clap::Parser>::try_parse_from(argv).map(|f| f.serve)
     }
-
-    /// The longest time a signed access token can stay valid (its lifetime plus the
-    /// verification leeway): how long revocation entries must be kept.
-    pub fn revocation_retention(&self) -> Duration {
-        self.access_ttl + Duration::from_secs(crate::app::LEEWAY_SECS as u64 + 60)
-    }
 }
 
 /// A resource server's Basic-auth credentials. `Debug` hides the secret.

@@ -1,12 +1,14 @@
 //! Following the feed: every instance applies new feed entries, in order, to its
 //! in-memory denylist and hands device events to its hub. Local writes catch up before
 //! answering (so a revocation bites on this instance before the call returns); entries
-//! written elsewhere arrive by PostgreSQL NOTIFY, or by polling for SQLite (whose other
-//! writer is the admin command), and a poll backs both up.
+//! written elsewhere arrive when the store's [`FeedSignals`] say so (PostgreSQL NOTIFY,
+//! or polling for SQLite, whose other writer is the admin command), and a slow poll
+//! backs both up.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use proto::UserId;
 use proto::events::Event;
@@ -14,8 +16,21 @@ use token::Denylist;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Backend, FEED_CHANNEL, FeedEntry, FeedKind, Store, StoreError};
+use crate::store::{Backend, FeedEntry, FeedSignals, Store, StoreError};
 use crate::time::Millis;
+
+/// SQLite's followers poll this often (the admin command, the only other writer,
+/// cannot notify them).
+pub const SQLITE_POLL: Duration = Duration::from_millis(200);
+/// PostgreSQL's followers also poll this often, in case a notification is lost.
+pub const POSTGRES_POLL: Duration = Duration::from_secs(2);
+/// Feed rows read per query.
+const PAGE: i64 = 5_000;
+/// Events a slow device stream may fall behind before it is closed (it resumes with
+/// `Last-Event-ID`).
+const DEVICE_CHANNEL: usize = 256;
+/// Revocations a slow resource-server stream may fall behind before it is closed.
+const REVOCATION_CHANNEL: usize = 4096;
 
 /// One device-stream event with its feed id (the SSE `id:` a stream resumes from).
 #[derive(Debug, Clone)]
@@ -36,7 +51,7 @@ impl Default for Hub {
     fn default() -> Self {
         Self {
             accounts: Mutex::default(),
-            revocations: broadcast::channel(4096).0,
+            revocations: broadcast::channel(REVOCATION_CHANNEL).0,
         }
     }
 }
@@ -49,7 +64,7 @@ impl Hub {
     pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<Arc<StreamEvent>> {
         let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(user)
-            .or_insert_with(|| broadcast::channel(256).0)
+            .or_insert_with(|| broadcast::channel(DEVICE_CHANNEL).0)
             .subscribe()
     }
 
@@ -72,6 +87,10 @@ pub struct Feed {
     /// The last feed id applied. The async mutex also serialises catch-ups, so entries
     /// are applied and published exactly once, in order.
     cursor: tokio::sync::Mutex<i64>,
+    /// When a catch-up last succeeded, and whether notifications are arriving: what
+    /// "this instance is current" means for the revocation stream's heartbeat.
+    caught_up_at: Mutex<Option<Instant>>,
+    link_up: AtomicBool,
 }
 
 impl std::fmt::Debug for Feed {
@@ -79,8 +98,6 @@ impl std::fmt::Debug for Feed {
         f.debug_struct("Feed").finish_non_exhaustive()
     }
 }
-
-const PAGE: i64 = 5_000;
 
 impl Feed {
     /// Loads every entry still in the feed into the denylist (what survives a restart
@@ -95,22 +112,27 @@ impl Feed {
             denylist,
             hub,
             cursor: tokio::sync::Mutex::new(0),
+            caught_up_at: Mutex::new(None),
+            link_up: AtomicBool::new(true),
         });
         let mut cursor = feed.cursor.lock().await;
         let now = Millis::now();
         loop {
             let page = feed.store.feed_after(*cursor, PAGE).await?;
-            let Some(last) = page.last() else { break };
-            *cursor = last.id;
+            let Some(last) = page.last_id else { break };
+            *cursor = last;
             let mut deny = feed.denylist.write().unwrap_or_else(|p| p.into_inner());
-            for entry in page.iter().filter(|e| e.expires_at > now) {
-                apply(&mut deny, entry);
+            for entry in page.entries.iter().filter(|e| e.expires_at > now) {
+                if let Some(revocation) = entry.to_revocation() {
+                    deny.apply(&revocation);
+                }
             }
-            if page.len() < PAGE as usize {
+            if !page.full {
                 break;
             }
         }
         drop(cursor);
+        feed.mark_caught_up();
         Ok(feed)
     }
 
@@ -119,16 +141,15 @@ impl Feed {
         let mut cursor = self.cursor.lock().await;
         loop {
             let page = self.store.feed_after(*cursor, PAGE).await?;
-            let n = page.len();
-            let Some(last) = page.last() else { break };
-            *cursor = last.id;
+            let Some(last) = page.last_id else { break };
+            *cursor = last;
             {
                 let mut deny = self.denylist.write().unwrap_or_else(|p| p.into_inner());
-                for entry in &page {
-                    apply(&mut deny, entry);
+                for revocation in page.entries.iter().filter_map(FeedEntry::to_revocation) {
+                    deny.apply(&revocation);
                 }
             }
-            for entry in page {
+            for entry in page.entries {
                 if entry.is_revocation() && self.hub.revocations.receiver_count() > 0 {
                     let _ = self.hub.revocations.send(Arc::new(entry.clone()));
                 }
@@ -142,11 +163,29 @@ impl Feed {
                     );
                 }
             }
-            if n < PAGE as usize {
+            if !page.full {
                 break;
             }
         }
+        drop(cursor);
+        self.mark_caught_up();
         Ok(())
+    }
+
+    fn mark_caught_up(&self) {
+        *self.caught_up_at.lock().unwrap_or_else(|p| p.into_inner()) = Some(Instant::now());
+    }
+
+    /// Whether this instance has everything committed to the feed up to about
+    /// `within` ago: the last catch-up succeeded that recently and notifications from
+    /// other instances are arriving.
+    pub fn is_current(&self, within: Duration) -> bool {
+        let recent = self
+            .caught_up_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_some_and(|at| at.elapsed() <= within);
+        recent && self.link_up.load(Ordering::Acquire)
     }
 
     pub async fn cursor(&self) -> i64 {
@@ -155,91 +194,16 @@ impl Feed {
 
     /// Follows the feed until cancelled.
     pub async fn follow(self: Arc<Self>, shutdown: CancellationToken) {
-        match self.store.backend() {
-            Backend::Sqlite => self.poll(Duration::from_millis(200), shutdown).await,
-            Backend::Postgres => self.listen(shutdown).await,
-        }
-    }
-
-    async fn poll(&self, every: Duration, shutdown: CancellationToken) {
-        let mut tick = tokio::time::interval(every);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = shutdown.cancelled() => return,
-                _ = tick.tick() => {}
-            }
+        let poll = match self.store.backend() {
+            Backend::Sqlite => SQLITE_POLL,
+            Backend::Postgres => POSTGRES_POLL,
+        };
+        let mut signals: FeedSignals = self.store.feed_signals(poll, shutdown);
+        while let Some(wake) = signals.next().await {
+            self.link_up.store(signals.connected(), Ordering::Release);
             if let Err(e) = self.catch_up().await {
-                tracing::warn!(error = %e, "reading the revocation feed failed; retrying");
+                tracing::warn!(error = %e, ?wake, "reading the feed failed; retrying");
             }
         }
-    }
-
-    async fn listen(&self, shutdown: CancellationToken) {
-        use sqlx::postgres::PgListener;
-        let mut backoff = Duration::from_millis(100);
-        loop {
-            let mut listener = match PgListener::connect(self.store.url()).await {
-                Ok(mut l) => match l.listen(FEED_CHANNEL).await {
-                    Ok(()) => l,
-                    Err(e) => {
-                        tracing::warn!(error = %e, "LISTEN failed; retrying");
-                        if sleep_or_cancel(backoff, &shutdown).await {
-                            return;
-                        }
-                        backoff = (backoff * 2).min(Duration::from_secs(5));
-                        continue;
-                    }
-                },
-                Err(e) => {
-                    tracing::warn!(error = %e, "cannot connect to listen for revocations; retrying");
-                    if sleep_or_cancel(backoff, &shutdown).await {
-                        return;
-                    }
-                    backoff = (backoff * 2).min(Duration::from_secs(5));
-                    continue;
-                }
-            };
-            backoff = Duration::from_millis(100);
-            // Whatever was written while we were not listening.
-            if let Err(e) = self.catch_up().await {
-                tracing::warn!(error = %e, "catching up on the revocation feed failed");
-            }
-            loop {
-                tokio::select! {
-                    _ = shutdown.cancelled() => return,
-                    // A slow poll backs up the notifications.
-                    _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-                    n = listener.try_recv() => match n {
-                        Ok(Some(_)) => {}
-                        Ok(None) => tracing::info!("revocation listener reconnecting"),
-                        Err(e) => {
-                            tracing::warn!(error = %e, "revocation listener failed; reconnecting");
-                            break;
-                        }
-                    },
-                }
-                if let Err(e) = self.catch_up().await {
-                    tracing::warn!(error = %e, "reading the revocation feed failed; retrying");
-                }
-            }
-        }
-    }
-}
-
-async fn sleep_or_cancel(d: Duration, shutdown: &CancellationToken) -> bool {
-    tokio::select! {
-        _ = shutdown.cancelled() => true,
-        _ = tokio::time::sleep(d) => false,
-    }
-}
-
-fn apply(deny: &mut Denylist, entry: &FeedEntry) {
-    let until = entry.expires_at.secs();
-    match &entry.kind {
-        FeedKind::SessionRevoked(sid) => deny.revoke_session(sid, until),
-        FeedKind::TokenRevoked(jti) => deny.revoke_token(jti, until),
-        FeedKind::AccountNotBefore(nb) => deny.set_not_before(&entry.user_id, nb.0, until),
-        FeedKind::Event => {}
     }
 }

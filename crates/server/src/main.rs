@@ -6,12 +6,9 @@ use std::io::{IsTerminal as _, Read as _};
 use anyhow::{Context as _, bail};
 use clap::{Parser, Subcommand};
 use proto::Password;
-use proto::sessions::RevocationReason;
-use session_server::app::normalize_email;
+use session_server::app::{Admin, AppError};
 use session_server::config::{ServeArgs, default_database_url};
-use session_server::password::Hasher;
-use session_server::store::{Actor, Store, Which};
-use session_server::time::Millis;
+use session_server::store::Store;
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser, Debug)]
@@ -124,28 +121,31 @@ async fn main() -> anyhow::Result<()> {
     }
 }
 
-async fn open(database_url: &str) -> anyhow::Result<Store> {
-    Store::connect(database_url).await.with_context(|| {
+async fn open(database_url: &str) -> anyhow::Result<Admin> {
+    let store = Store::connect(database_url).await.with_context(|| {
         format!(
             "opening the database ({})",
             session_server::serve::redact_url(database_url)
         )
-    })
+    })?;
+    Ok(Admin::new(store))
+}
+
+/// An application error as the operator should read it: with its sources.
+fn operator_error(e: AppError) -> anyhow::Error {
+    anyhow::anyhow!(session_server::http::error_chain(&e))
 }
 
 async fn keys(command: KeysCommand, database_url: &str) -> anyhow::Result<()> {
-    let store = open(database_url).await?;
+    let admin = open(database_url).await?;
     match command {
         KeysCommand::Rotate => {
-            let key = session_server::keys::rotate(&store).await?;
-            println!(
-                "New signing key {} is now current. Running servers switch within 30 s;",
-                key.kid()
-            );
+            let kid = admin.rotate_key().await.map_err(operator_error)?;
+            println!("New signing key {kid} is now current. Running servers switch within 30 s;");
             println!("the previous key stays published until the tokens it signed have expired.");
         }
         KeysCommand::List => {
-            for k in store.signing_keys().await? {
+            for k in admin.keys().await.map_err(operator_error)? {
                 let state = match k.retired_at {
                     None => "current".to_owned(),
                     Some(at) => format!("retired {}", at.to_datetime().to_rfc3339()),
@@ -159,48 +159,37 @@ async fn keys(command: KeysCommand, database_url: &str) -> anyhow::Result<()> {
             }
         }
     }
-    store.close().await;
+    admin.close().await;
     Ok(())
 }
 
 async fn admin(command: AdminCommand, database_url: &str) -> anyhow::Result<()> {
-    let store = open(database_url).await?;
+    let admin = open(database_url).await?;
     match command {
         AdminCommand::RevokeUser { email, access_ttl } => {
-            let email = normalize_email(&email).context("that is not a valid email address")?;
-            let Some(account) = store.account_by_email(&email).await? else {
-                bail!("no account with the email {email}");
+            let (count, at) = match admin.revoke_user(&email, access_ttl).await {
+                Ok(done) => done,
+                Err(AppError::NotFound) => bail!("no account with the email {}", email.trim()),
+                Err(AppError::Invalid(_)) => bail!("that is not a valid email address"),
+                Err(e) => return Err(operator_error(e)),
             };
-            let now = Millis::now();
-            let retain = access_ttl + std::time::Duration::from_secs(65);
-            let revoked = store
-                .revoke_sessions(
-                    account.id,
-                    Which::AllBut(None),
-                    RevocationReason::Admin,
-                    Actor::SERVER,
-                    Some(now),
-                    now,
-                    retain,
-                )
-                .await?;
             println!(
-                "Signed {email} out everywhere: {} session(s) ended; every token issued before {} is refused.",
-                revoked.len(),
-                now.to_datetime().to_rfc3339()
+                "Signed {} out everywhere: {count} session(s) ended; every token issued before {} is refused.",
+                email.trim().to_lowercase(),
+                at.to_datetime().to_rfc3339()
             );
         }
         AdminCommand::ShowSession { id, json } => {
             let id: proto::SessionId = id
                 .parse()
                 .map_err(|_| anyhow::anyhow!("'{id}' is not a session id"))?;
-            let Some(s) = store.session_status(id).await? else {
+            let Some(s) = admin.show_session(id).await.map_err(operator_error)? else {
                 bail!("no session with the id {id}");
             };
             if json {
                 println!("{}", serde_json::to_string_pretty(&s)?);
             } else {
-                let t = |ms: i64| Millis(ms).to_datetime().to_rfc3339();
+                let t = |ms: i64| session_server::time::Millis(ms).to_datetime().to_rfc3339();
                 println!(
                     "session     {}\naccount     {}\ndevice      {}",
                     s.id, s.user_id, s.device_name
@@ -228,13 +217,14 @@ async fn admin(command: AdminCommand, database_url: &str) -> anyhow::Result<()> 
             password_stdin,
         } => {
             let password = read_password(password_stdin)?;
-            let id = session_server::app::create_account(&store, &Hasher::new(), &email, &password)
+            let id = admin
+                .create_user(&email, &password)
                 .await
                 .map_err(|e| anyhow::anyhow!("{e}"))?;
             println!("Created account {email} ({id}).");
         }
     }
-    store.close().await;
+    admin.close().await;
     Ok(())
 }
 

@@ -48,7 +48,6 @@ impl Server {
         let shutdown = CancellationToken::new();
         let app = App::new(
             Settings::from_args(&args, issuer.clone()),
-            &args,
             store.clone(),
             shutdown.clone(),
         )

@@ -12,8 +12,9 @@
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
+use proto::revocations::RevocationEvent;
 use proto::tokens::Claims;
-use proto::{Jti, SessionId, UserId};
+use proto::{Jti, SessionId, Timestamp, UserId};
 use uuid::Uuid;
 
 use crate::issued_at_ms;
@@ -62,6 +63,17 @@ fn fold(id: &Uuid) -> u64 {
 
 fn secs_u32(unix_secs: i64) -> u32 {
     unix_secs.clamp(0, i64::from(u32::MAX)) as u32
+}
+
+/// How long an entry is kept when the feed does not say (a server older than `until`):
+/// access tokens live minutes, so a day is ample and still bounded.
+pub const DEFAULT_ENTRY_LIFETIME_SECS: i64 = 24 * 3600;
+
+/// The end of an entry's use: `until` when the feed gives it.
+fn until(until: Option<Timestamp>, at: Timestamp) -> i64 {
+    until.map_or(at.timestamp() + DEFAULT_ENTRY_LIFETIME_SECS, |u| {
+        u.timestamp()
+    })
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -116,6 +128,21 @@ impl Denylist {
             .entry(fold(sub.as_uuid()))
             .or_insert((not_before_ms, until));
         *e = (e.0.max(not_before_ms), e.1.max(until));
+    }
+
+    /// Applies one event of the revocation feed. The server (following its own feed) and
+    /// every guard (following the server's stream) apply events through this one
+    /// function, so they cannot disagree about what an event stops or for how long.
+    pub fn apply(&mut self, event: &RevocationEvent) {
+        match event {
+            RevocationEvent::Session(s) => self.revoke_session(&s.sid, until(s.until, s.at)),
+            RevocationEvent::Token(t) => self.revoke_token(&t.jti, t.exp.timestamp()),
+            RevocationEvent::Account(a) => self.set_not_before(
+                &a.sub,
+                a.not_before.timestamp_millis(),
+                until(a.until, a.not_before),
+            ),
+        }
     }
 
     /// Whether a token whose signature and claims already verified has been revoked.
@@ -236,6 +263,47 @@ mod tests {
         assert_eq!(d.prune(2_000), 3);
         assert_eq!(d.check(&b), Err(Revoked::Session));
         assert_eq!(d.len(), 1);
+    }
+
+    #[test]
+    fn feed_events_apply_with_their_until_or_a_day() {
+        use proto::revocations::{AccountNotBefore, RevokedSession, RevokedToken};
+        let at = |secs| chrono::DateTime::from_timestamp(secs, 0).unwrap();
+        let mut d = Denylist::new();
+        let c = claims();
+        d.apply(&RevocationEvent::Session(RevokedSession {
+            sid: c.sid,
+            at: at(1_000),
+            until: Some(at(1_300)),
+        }));
+        let quiet = claims();
+        d.apply(&RevocationEvent::Session(RevokedSession {
+            sid: quiet.sid,
+            at: at(1_000),
+            until: None,
+        }));
+        let t = claims();
+        d.apply(&RevocationEvent::Token(RevokedToken {
+            jti: t.jti,
+            exp: at(1_200),
+        }));
+        let a = claims();
+        d.apply(&RevocationEvent::Account(AccountNotBefore {
+            sub: a.sub,
+            not_before: chrono::DateTime::from_timestamp_millis(issued_at_ms(&a) + 1).unwrap(),
+            until: None,
+        }));
+        for refused in [&c, &quiet, &t, &a] {
+            assert!(d.check(refused).is_err());
+        }
+        // The session entry goes at its until, the token's at its exp, the ones
+        // without until a day after their instant.
+        assert_eq!(d.prune(1_250), 1);
+        assert_eq!(d.prune(1_301), 1);
+        assert_eq!(d.prune(1_000 + DEFAULT_ENTRY_LIFETIME_SECS - 1), 0);
+        assert!(d.check(&quiet).is_err());
+        assert_eq!(d.prune(1_000 + DEFAULT_ENTRY_LIFETIME_SECS + 1), 1);
+        assert!(d.check(&quiet).is_ok());
     }
 
     #[test]

@@ -115,19 +115,31 @@ impl From<AppError> for ApiError {
                 ErrorCode::ValidationFailed,
                 why,
             ),
-            AppError::InvalidToken(why) => ApiError::invalid_token(why),
+            AppError::InvalidToken(why) => ApiError::invalid_token(why.to_string()),
             AppError::InvalidGrant(why) => ApiError::bad_request(ErrorCode::InvalidGrant, why),
             AppError::NotFound => ApiError::new(
                 StatusCode::NOT_FOUND,
                 ErrorCode::NotFound,
                 "No such session on this account.",
             ),
-            AppError::Internal(detail) => {
-                tracing::error!(error = %detail, "request failed");
+            e @ (AppError::Store(_) | AppError::Hash(_) | AppError::Keys(_)) => {
+                tracing::error!(error = %chain(&e), "request failed");
                 ApiError::internal()
             }
         }
     }
+}
+
+/// An error with its sources, for the log: "storage failed: database error: …".
+pub fn chain(e: &dyn std::error::Error) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        text.push_str(": ");
+        text.push_str(&s.to_string());
+        source = s.source();
+    }
+    text
 }
 
 impl IntoResponse for ApiError {

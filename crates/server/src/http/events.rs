@@ -27,20 +27,13 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> Result<Response, ApiError> {
     // Subscribe before anything else, so nothing published from here on is missed.
-    let rx = app.hub.subscribe(caller.sub);
+    let rx = app.subscribe_device_events(caller.sub);
     let resume_after = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
     let backlog = match resume_after {
-        Some(after) => app
-            .store
-            .account_feed_after(caller.sub, after)
-            .await
-            .map_err(|e| ApiError::from(crate::app::AppError::from(e)))?
-            .into_iter()
-            .filter_map(|e| e.event.map(|event| StreamEvent { id: e.id, event }))
-            .collect(),
+        Some(after) => app.device_events_after(caller.sub, after).await?,
         None => Vec::new(),
     };
     let state = StreamState {
@@ -88,7 +81,7 @@ fn events(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>
         }
         loop {
             let next = tokio::select! {
-                _ = st.app.shutdown.cancelled() => return None,
+                _ = st.app.shutdown().cancelled() => return None,
                 r = st.rx.recv() => r,
             };
             match next {

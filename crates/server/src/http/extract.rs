@@ -233,7 +233,7 @@ impl FromRequestParts<Arc<App>> for ClientIp {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
-        if app.settings.trust_forwarded_for
+        if app.settings().trust_forwarded_for
             && let Some(ip) = parts
                 .headers
                 .get("x-forwarded-for")

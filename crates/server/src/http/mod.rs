@@ -23,7 +23,7 @@ use serde::Deserialize;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
-pub use error::ApiError;
+pub use error::{ApiError, chain as error_chain};
 use extract::{Bearer, ClientIp, FormBody, JsonBody, MAX_BODY_BYTES, ResourceServerAuth};
 
 use crate::app::App;
@@ -85,26 +85,11 @@ fn no_store<T: serde::Serialize>(status: StatusCode, body: T) -> Response {
 }
 
 async fn metadata(State(app): State<Arc<App>>) -> Json<ServerMetadata> {
-    let base = app.settings.issuer.trim_end_matches('/');
-    Json(ServerMetadata {
-        issuer: app.settings.issuer.clone(),
-        token_endpoint: format!("{base}/oauth/token"),
-        revocation_endpoint: format!("{base}/oauth/revoke"),
-        introspection_endpoint: format!("{base}/oauth/introspect"),
-        jwks_uri: format!("{base}/.well-known/jwks.json"),
-        grant_types_supported: vec!["refresh_token".into()],
-        response_types_supported: vec![],
-        token_endpoint_auth_methods_supported: vec!["none".into()],
-        revocation_endpoint_auth_methods_supported: vec!["none".into()],
-        introspection_endpoint_auth_methods_supported: vec!["client_secret_basic".into()],
-        token_endpoint_auth_signing_alg_values_supported: vec![],
-        openapi_uri: Some(format!("{base}/openapi.json")),
-        access_token_audience: Some(app.settings.audience.clone()),
-    })
+    Json(app.metadata())
 }
 
 async fn jwks(State(app): State<Arc<App>>) -> Response {
-    let mut res = Json(app.keys.current().jwks.clone()).into_response();
+    let mut res = Json(app.jwks()).into_response();
     // Short caching: validators refetch on an unknown kid anyway.
     res.headers_mut().insert(
         header::CACHE_CONTROL,
@@ -114,8 +99,8 @@ async fn jwks(State(app): State<Arc<App>>) -> Response {
 }
 
 async fn health(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
-    app.store.ping().await.map_err(|e| {
-        tracing::error!(error = %e, "health check: database unreachable");
+    app.health().await.map_err(|e| {
+        tracing::error!(error = %crate::http::error::chain(&e), "health check: database unreachable");
         ApiError::new(
             StatusCode::SERVICE_UNAVAILABLE,
             ErrorCode::TemporarilyUnavailable,

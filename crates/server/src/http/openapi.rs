@@ -10,7 +10,7 @@ use serde_json::{Value, json};
 use crate::app::App;
 
 pub async fn document(State(app): State<Arc<App>>) -> Json<Value> {
-    Json(build(&app.settings.issuer))
+    Json(build(&app.settings().issuer))
 }
 
 fn err(description: &str) -> Value {

@@ -11,17 +11,14 @@ use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::stream::{self, Stream};
 use proto::error::ErrorCode;
-use proto::revocations::{EVENT_HEARTBEAT, EVENT_REVOCATION, RevocationEvent, RevocationsPage};
+use proto::revocations::{EVENT_HEARTBEAT, EVENT_REVOCATION, RevocationsPage};
 use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use super::error::ApiError;
 use super::extract::ResourceServerAuth;
-use crate::app::{App, AppError};
+use crate::app::App;
 use crate::store::FeedEntry;
-
-/// Entries per page of `GET /v1/revocations`.
-const PAGE: i64 = 10_000;
 
 #[derive(Deserialize)]
 pub struct After {
@@ -46,26 +43,7 @@ pub async fn page(
     Query(q): Query<After>,
 ) -> Result<Json<RevocationsPage>, ApiError> {
     let after = parse_cursor(q.after.as_deref())?;
-    let entries = app
-        .store
-        .feed_after(after, PAGE)
-        .await
-        .map_err(|e| ApiError::from(AppError::from(e)))?;
-    let mut page = RevocationsPage {
-        cursor: entries.last().map_or(after, |e| e.id).to_string(),
-        has_more: entries.len() as i64 == PAGE,
-        ..Default::default()
-    };
-    let now = crate::time::Millis::now();
-    for e in entries.iter().filter(|e| e.expires_at > now) {
-        match e.to_revocation() {
-            Some(RevocationEvent::Session(s)) => page.sessions.push(s),
-            Some(RevocationEvent::Token(t)) => page.tokens.push(t),
-            Some(RevocationEvent::Account(a)) => page.accounts.push(a),
-            None => {}
-        }
-    }
-    Ok(Json(page))
+    Ok(Json(app.revocations_page(after).await?))
 }
 
 pub async fn stream(
@@ -75,27 +53,11 @@ pub async fn stream(
     Query(q): Query<After>,
 ) -> Result<Response, ApiError> {
     // Subscribe first, then read the backlog: nothing falls between the two.
-    let rx = app.hub.subscribe_revocations();
+    let rx = app.subscribe_revocations();
     let header_cursor = headers.get("last-event-id").and_then(|v| v.to_str().ok());
     let after = parse_cursor(header_cursor.or(q.after.as_deref()))?;
-    let mut backlog = Vec::new();
-    let mut cursor = after;
-    loop {
-        let page = app
-            .store
-            .feed_after(cursor, PAGE)
-            .await
-            .map_err(|e| ApiError::from(AppError::from(e)))?;
-        let full = page.len() as i64 == PAGE;
-        if let Some(last) = page.last() {
-            cursor = last.id;
-        }
-        backlog.extend(page.into_iter().filter(FeedEntry::is_revocation));
-        if !full {
-            break;
-        }
-    }
-    let heartbeat = app.settings.feed_heartbeat;
+    let (backlog, _) = app.revocations_after(after).await?;
+    let heartbeat = app.settings().feed_heartbeat;
     let state = FeedStream {
         backlog: backlog.into_iter(),
         caught_up: false,
@@ -152,7 +114,7 @@ fn entries(state: FeedStream) -> impl Stream<Item = Result<SseEvent, Infallible>
         }
         loop {
             let next = tokio::select! {
-                _ = st.app.shutdown.cancelled() => return None,
+                _ = st.app.shutdown().cancelled() => return None,
                 _ = tokio::time::sleep(st.heartbeat) => return Some((Ok(heartbeat_event()), st)),
                 r = st.rx.recv() => r,
             };

@@ -1,0 +1,383 @@
+//! What the server does, free of HTTP: every rule lives here. Handlers in `http` and the
+//! admin commands translate to these calls; the store below only stores and returns
+//! facts.
+//!
+//! By job: [`accounts`] (sign-up, sign-in and its limits), [`refresh`] (rotation,
+//! retry or reuse, token revocation, introspection), [`devices`] (the device list,
+//! renames, sign-outs, activity), [`streams`] (what event and revocation streams read),
+//! [`admin`] (the operator's commands), [`validate`] (what input is acceptable).
+
+mod accounts;
+mod admin;
+mod devices;
+mod refresh;
+mod streams;
+mod validate;
+
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use proto::discovery::{JwkSet, ServerMetadata};
+use proto::tokens::{Claims, TokenResponse};
+use proto::{Jti, SessionId, UserId};
+use token::{Denylist, Expectations};
+use tokio_util::sync::CancellationToken;
+
+pub use admin::{Admin, KeyInfo, SessionReport};
+pub use validate::normalize_email;
+
+use crate::background::Background;
+use crate::config::{ResourceServer, ServeArgs};
+use crate::feed::{Feed, Hub};
+use crate::keys::{Keys, KeysError};
+use crate::password::{HashError, Hasher};
+use crate::ratelimit::FailureLimiter;
+use crate::store::{Store, StoreError};
+use crate::time::Millis;
+
+/// Verification leeway for clock differences, in seconds.
+pub const LEEWAY_SECS: i64 = 5;
+/// Revocation entries are kept this much longer than the longest an access token can
+/// be accepted (its lifetime and the leeway): slack for clocks and slow followers.
+pub const RETENTION_MARGIN: Duration = Duration::from_secs(60);
+/// Spent refresh tokens are remembered this long, to recognise their reuse.
+const SPENT_TOKEN_RETENTION: Duration = Duration::from_secs(14 * 86_400);
+/// Device-stream events that are not revocations are kept this long, for streams that
+/// resume with `Last-Event-ID`.
+const EVENT_RETENTION: Duration = Duration::from_secs(3600);
+/// How often entries that can no longer matter are pruned (feed, spent tokens,
+/// denylist, rate-limit windows).
+const PRUNE_EVERY: Duration = Duration::from_secs(300);
+
+/// Why an access token is refused.
+#[derive(Debug, thiserror::Error)]
+pub enum TokenRejection {
+    #[error(transparent)]
+    Invalid(#[from] token::TokenError),
+    #[error(transparent)]
+    Revoked(#[from] token::Revoked),
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error("the email or the password is wrong")]
+    InvalidCredentials,
+    #[error("too many failed attempts")]
+    TooManyAttempts(Duration),
+    #[error("that email address is already registered")]
+    EmailTaken,
+    #[error("sign-up is closed on this server; ask its administrator for an account")]
+    SignupDisabled,
+    #[error("{0}")]
+    WeakPassword(&'static str),
+    /// Well-formed input that is not acceptable; the text is for people and never
+    /// quotes what was sent.
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    InvalidToken(#[from] TokenRejection),
+    #[error("{0}")]
+    InvalidGrant(&'static str),
+    #[error("no such session")]
+    NotFound,
+    #[error("storage failed")]
+    Store(#[from] StoreError),
+    #[error("password hashing failed")]
+    Hash(#[from] HashError),
+    #[error("signing keys failed")]
+    Keys(#[from] KeysError),
+}
+
+impl AppError {
+    /// Whether this is the server's fault (logged, answered as a 500) rather than the
+    /// request's.
+    pub fn is_internal(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Hash(_) | Self::Keys(_))
+    }
+}
+
+type Result<T, E = AppError> = std::result::Result<T, E>;
+
+/// Settings derived from the flags once the listening address is known.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub issuer: String,
+    pub audience: String,
+    pub open_signup: bool,
+    pub access_ttl: Duration,
+    pub refresh_idle_ttl: Duration,
+    pub refresh_max_ttl: Duration,
+    pub refresh_grace: Duration,
+    pub resource_servers: Vec<ResourceServer>,
+    pub trust_forwarded_for: bool,
+    /// How long revocation entries are kept: the longest an access token can live.
+    pub retain: Duration,
+    /// How often the revocation stream says it is alive when nothing else happens.
+    pub feed_heartbeat: Duration,
+    pub signin_account_limit: u32,
+    pub signin_address_limit: u32,
+    pub signin_window: Duration,
+}
+
+impl Settings {
+    pub fn from_args(args: &ServeArgs, issuer: String) -> Self {
+        Self {
+            issuer,
+            audience: args.audience.clone(),
+            open_signup: args.open_signup,
+            access_ttl: args.access_ttl,
+            refresh_idle_ttl: args.refresh_idle_ttl,
+            refresh_max_ttl: args.refresh_max_ttl,
+            refresh_grace: args.refresh_grace,
+            resource_servers: args.resource_servers.clone(),
+            trust_forwarded_for: args.trust_forwarded_for,
+            retain: revocation_retention(args.access_ttl),
+            feed_heartbeat: args.feed_heartbeat,
+            signin_account_limit: args.signin_account_limit,
+            signin_address_limit: args.signin_address_limit,
+            signin_window: args.signin_window,
+        }
+    }
+}
+
+/// The longest a signed access token can be accepted (its lifetime, the verification
+/// leeway) plus a margin: how long revocation entries must be kept.
+pub fn revocation_retention(access_ttl: Duration) -> Duration {
+    access_ttl + Duration::from_secs(LEEWAY_SECS.unsigned_abs()) + RETENTION_MARGIN
+}
+
+pub struct App {
+    settings: Settings,
+    store: Store,
+    keys: Keys,
+    denylist: Arc<RwLock<Denylist>>,
+    hub: Arc<Hub>,
+    feed: Arc<Feed>,
+    shutdown: CancellationToken,
+    hasher: Hasher,
+    account_failures: FailureLimiter,
+    address_failures: FailureLimiter,
+    expect: Expectations,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App")
+            .field("issuer", &self.settings.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl App {
+    pub async fn new(
+        settings: Settings,
+        store: Store,
+        shutdown: CancellationToken,
+    ) -> Result<Arc<Self>> {
+        let keys = Keys::load_or_create(&store, settings.access_ttl).await?;
+        let denylist = Arc::new(RwLock::new(Denylist::new()));
+        let hub = Arc::new(Hub::default());
+        let feed = Feed::load(store.clone(), denylist.clone(), hub.clone()).await?;
+        let expect = Expectations {
+            issuer: settings.issuer.clone(),
+            audience: settings.audience.clone(),
+            leeway_secs: LEEWAY_SECS,
+        };
+        Ok(Arc::new(Self {
+            account_failures: FailureLimiter::new(
+                settings.signin_account_limit,
+                settings.signin_window,
+            ),
+            address_failures: FailureLimiter::new(
+                settings.signin_address_limit,
+                settings.signin_window,
+            ),
+            settings,
+            store,
+            keys,
+            denylist,
+            hub,
+            feed,
+            shutdown,
+            hasher: Hasher::new(),
+            expect,
+        }))
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    /// Cancelled when the server stops: long-lived responses (event streams) end on it.
+    pub fn shutdown(&self) -> &CancellationToken {
+        &self.shutdown
+    }
+
+    /// Background work: following the feed, reloading keys, pruning. Every task ends
+    /// when the shutdown token is cancelled; the caller owns them.
+    pub fn spawn_background(self: &Arc<Self>) -> Background {
+        let mut tasks = Background::new(self.shutdown.clone());
+        tasks.spawn(
+            "feed follower",
+            self.feed.clone().follow(self.shutdown.clone()),
+        );
+        let app = self.clone();
+        tasks.spawn("key reloader", async move {
+            let mut tick = tokio::time::interval(crate::keys::RELOAD_EVERY);
+            tick.tick().await;
+            loop {
+                tokio::select! {
+                    _ = app.shutdown.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                if let Err(e) = app.keys.reload(&app.store).await {
+                    tracing::warn!(error = %e, "reloading signing keys failed");
+                }
+            }
+        });
+        let app = self.clone();
+        tasks.spawn("pruner", async move {
+            let mut tick = tokio::time::interval(PRUNE_EVERY);
+            loop {
+                tokio::select! {
+                    _ = app.shutdown.cancelled() => return,
+                    _ = tick.tick() => {}
+                }
+                app.prune().await;
+            }
+        });
+        tasks
+    }
+
+    async fn prune(&self) {
+        let now = Millis::now();
+        match self.store.prune_feed(now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(feed = n, "pruned feed entries that can no longer matter"),
+            Err(e) => tracing::warn!(error = %e, "pruning the feed failed"),
+        }
+        match self
+            .store
+            .prune_spent_tokens(now.minus(SPENT_TOKEN_RETENTION))
+            .await
+        {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(tokens = n, "pruned long-spent refresh tokens"),
+            Err(e) => tracing::warn!(error = %e, "pruning spent refresh tokens failed"),
+        }
+        let dropped = self.deny_mut().prune(now.secs());
+        if dropped > 0 {
+            tracing::debug!(dropped, "denylist entries expired");
+        }
+        self.account_failures.prune(Instant::now());
+        self.address_failures.prune(Instant::now());
+    }
+
+    fn deny(&self) -> std::sync::RwLockReadGuard<'_, Denylist> {
+        self.denylist.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn deny_mut(&self) -> std::sync::RwLockWriteGuard<'_, Denylist> {
+        self.denylist.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies what this request wrote to the feed before it answers: the denylist of
+    /// this instance and its event streams are current when the caller hears back.
+    async fn publish(&self) {
+        if let Err(e) = self.feed.catch_up().await {
+            // The write is committed; the follower's poll will deliver it shortly.
+            tracing::warn!(error = %e, "publishing a feed entry failed; the follower will retry");
+        }
+    }
+
+    /// When feed entries written now stop mattering: every token they can stop has
+    /// expired by then.
+    fn revocation_expiry(&self, now: Millis) -> Millis {
+        now.plus(self.settings.retain)
+    }
+
+    fn event_expiry(&self, now: Millis) -> Millis {
+        now.plus(EVENT_RETENTION)
+    }
+
+    fn token_response(
+        &self,
+        user: UserId,
+        sid: SessionId,
+        refresh: proto::RefreshToken,
+        now: Millis,
+    ) -> TokenResponse {
+        let ttl = self.settings.access_ttl.as_secs() as i64;
+        let claims = Claims {
+            iss: self.settings.issuer.clone(),
+            aud: self.settings.audience.clone(),
+            sub: user,
+            sid,
+            jti: Jti::new(),
+            iat: now.secs(),
+            exp: now.secs() + ttl,
+        };
+        TokenResponse {
+            access_token: self.keys.current().current.sign(&claims),
+            token_type: "Bearer".into(),
+            expires_in: ttl as u64,
+            refresh_token: refresh,
+            session_id: sid,
+        }
+    }
+
+    // ----- bearer tokens and resource servers -------------------------------------
+
+    /// Verifies an access token: signature, claims, and every revocation.
+    pub fn authenticate(&self, token: &str) -> Result<Claims> {
+        let keys = self.keys.current();
+        let claims = token::verify(token, &keys.verify, &self.expect, Millis::now().secs())
+            .map_err(TokenRejection::from)?;
+        self.deny().check(&claims).map_err(TokenRejection::from)?;
+        Ok(claims)
+    }
+
+    /// Resource-server Basic credentials, compared in constant time.
+    pub fn resource_server_ok(&self, name: &str, secret: &str) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let mut ok = subtle::Choice::from(0);
+        for rs in &self.settings.resource_servers {
+            let n = rs.name.as_bytes().ct_eq(name.as_bytes());
+            let s = rs.secret.as_bytes().ct_eq(secret.as_bytes());
+            ok |= n & s;
+        }
+        ok.into()
+    }
+
+    // ----- discovery and health ----------------------------------------------------
+
+    /// RFC 8414 metadata: every URL from the issuer.
+    pub fn metadata(&self) -> ServerMetadata {
+        let base = self.settings.issuer.trim_end_matches('/');
+        ServerMetadata {
+            issuer: self.settings.issuer.clone(),
+            token_endpoint: format!("{base}/oauth/token"),
+            revocation_endpoint: format!("{base}/oauth/revoke"),
+            introspection_endpoint: format!("{base}/oauth/introspect"),
+            jwks_uri: format!("{base}/.well-known/jwks.json"),
+            grant_types_supported: vec!["refresh_token".into()],
+            response_types_supported: vec![],
+            token_endpoint_auth_methods_supported: vec!["none".into()],
+            revocation_endpoint_auth_methods_supported: vec!["none".into()],
+            introspection_endpoint_auth_methods_supported: vec!["client_secret_basic".into()],
+            token_endpoint_auth_signing_alg_values_supported: vec![],
+            openapi_uri: Some(format!("{base}/openapi.json")),
+            access_token_audience: Some(self.settings.audience.clone()),
+        }
+    }
+
+    /// The public keys that verify access tokens.
+    pub fn jwks(&self) -> JwkSet {
+        self.keys.current().jwks.clone()
+    }
+
+    /// Whether the database answers.
+    pub async fn health(&self) -> Result<()> {
+        Ok(self.store.ping().await?)
+    }
+}

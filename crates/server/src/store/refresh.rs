@@ -1,0 +1,249 @@
+//! Spending refresh tokens. A token is spent by one conditional UPDATE, so of any number
+//! of concurrent attempts exactly one rotates; what a spent token presented again means
+//! (a retry, or theft) is for the caller to decide from [`TokenFacts`].
+//!
+//! The UPDATE that spends a token fires the `refresh_token_rotated` trigger, which stores
+//! the successor, samples the `refreshed` activity and touches the session inside that
+//! same statement (migrations 0002/0003). On SQLite, whose single writer is the
+//! bottleneck, one task takes every spend waiting and commits them together (group
+//! commit); each caller hears back only after that commit.
+
+use proto::{SessionId, UserId};
+use sqlx::AnyPool;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+use super::sessions::{Session, SessionLife, SessionRow};
+use super::{Result, Store, StoreError, parse_id};
+use crate::time::Millis;
+
+/// One spend of a refresh token.
+#[derive(Debug)]
+pub struct Spend<'a> {
+    pub presented_hash: &'a [u8],
+    pub successor_hash: &'a [u8],
+    /// The successor sealed with a key only the presented token can derive.
+    pub successor_sealed: &'a [u8],
+    pub now: Millis,
+    /// The session's new idle end.
+    pub idle_until: Millis,
+    pub ip: Option<&'a str>,
+    /// A `refreshed` activity entry is recorded if the session was last seen before this.
+    pub sample_before: Millis,
+}
+
+/// A token that was live and is now spent.
+#[derive(Debug, Clone, Copy)]
+pub struct Spent {
+    pub session_id: SessionId,
+    pub user_id: UserId,
+}
+
+/// Everything known about a refresh token, unchanged by looking.
+#[derive(Debug, Clone)]
+pub struct TokenFacts {
+    pub session: Session,
+    pub life: SessionLife,
+    pub issued_at: Millis,
+    /// When it was spent, from which address, and whether its successor has been spent since.
+    pub spent_at: Option<Millis>,
+    pub spent_ip: Option<String>,
+    pub successor_spent_at: Option<Millis>,
+    /// The successor, sealed under a key derived from this token (gone once the session ends).
+    pub successor_sealed: Option<Vec<u8>>,
+}
+
+#[derive(sqlx::FromRow)]
+struct FactsRow {
+    issued_at: i64,
+    spent_at: Option<i64>,
+    spent_ip: Option<String>,
+    successor_sealed: Option<Vec<u8>>,
+    successor_spent_at: Option<i64>,
+    revoked_at: Option<i64>,
+    expires_at: i64,
+    idle_expires_at: i64,
+    #[sqlx(flatten)]
+    session: SessionRow,
+}
+
+const FACTS: &str = "SELECT t.issued_at, t.spent_at, t.spent_ip, t.successor_sealed, \
+     n.spent_at AS successor_spent_at, s.revoked_at, s.expires_at, s.idle_expires_at, \
+     s.id, s.user_id, s.device_name, s.platform, s.os_version, s.app_version, s.created_at, s.last_seen_at, s.last_ip \
+     FROM refresh_tokens t JOIN sessions s ON s.id = t.session_id \
+     LEFT JOIN refresh_tokens n ON n.hash = t.successor_hash \
+     WHERE t.hash = $1";
+
+impl Store {
+    /// Spends a live token of a live session, storing its successor. `None` if the token
+    /// is unknown, already spent, or its session has ended.
+    pub async fn spend_refresh_token(&self, s: Spend<'_>) -> Result<Option<Spent>> {
+        let job = SpendJob {
+            now: s.now.0,
+            successor_hash: s.successor_hash.to_vec(),
+            successor_sealed: s.successor_sealed.to_vec(),
+            presented_hash: s.presented_hash.to_vec(),
+            ip: s.ip.map(str::to_owned),
+            idle_until: s.idle_until.0,
+            sample_before: s.sample_before.0,
+        };
+        let spent = match &self.spender {
+            Some(queue) => {
+                let (reply, answer) = oneshot::channel();
+                queue
+                    .send((job, reply))
+                    .await
+                    .map_err(|_| StoreError::SpenderStopped)?;
+                answer.await.map_err(|_| StoreError::SpenderStopped)??
+            }
+            None => job.run(&self.write).await?,
+        };
+        spent
+            .map(|(sid, user)| {
+                Ok(Spent {
+                    session_id: parse_id(&sid)?,
+                    user_id: parse_id(&user)?,
+                })
+            })
+            .transpose()
+    }
+
+    /// What is known about a refresh token (by its hash), if it is one of ours.
+    pub async fn refresh_token_facts(&self, hash: &[u8]) -> Result<Option<TokenFacts>> {
+        let row: Option<FactsRow> = sqlx::query_as(FACTS)
+            .bind(hash)
+            .fetch_optional(&self.read)
+            .await?;
+        row.map(|r| {
+            Ok(TokenFacts {
+                session: Session::try_from(r.session)?,
+                life: SessionLife {
+                    revoked_at: r.revoked_at.map(Millis),
+                    expires_at: Millis(r.expires_at),
+                    idle_expires_at: Millis(r.idle_expires_at),
+                },
+                issued_at: Millis(r.issued_at),
+                spent_at: r.spent_at.map(Millis),
+                spent_ip: r.spent_ip,
+                successor_spent_at: r.successor_spent_at.map(Millis),
+                successor_sealed: r.successor_sealed,
+            })
+        })
+        .transpose()
+    }
+}
+
+// ----- the spend statement and SQLite's group-commit spender -------------------------
+
+/// One spend, owned so it can wait in the spender's queue.
+#[derive(Debug)]
+pub(super) struct SpendJob {
+    now: i64,
+    successor_hash: Vec<u8>,
+    successor_sealed: Vec<u8>,
+    presented_hash: Vec<u8>,
+    ip: Option<String>,
+    idle_until: i64,
+    sample_before: i64,
+}
+
+type SpendReply = oneshot::Sender<Result<Option<(String, String)>>>;
+pub(super) type SpenderQueue = mpsc::Sender<(SpendJob, SpendReply)>;
+
+/// How many spends may wait for the spender before callers wait to queue.
+const SPEND_QUEUE: usize = 1024;
+/// Most spends one batch commits.
+const MAX_SPEND_BATCH: usize = 128;
+
+impl SpendJob {
+    /// The one statement of a rotation (the trigger does the rest). Returns (session id,
+    /// user id) if the token was live and is now spent.
+    async fn run<'e, E>(&self, exec: E) -> Result<Option<(String, String)>, sqlx::Error>
+    where
+        E: sqlx::Executor<'e, Database = sqlx::Any>,
+    {
+        sqlx::query_as(
+            "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2, successor_sealed = $3, \
+             spent_ip = $5, spent_idle_until = $6, spent_sample_before = $7 \
+             WHERE hash = $4 AND spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
+               WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
+               AND s.expires_at > $1 AND s.idle_expires_at > $1) \
+             RETURNING session_id, (SELECT s.user_id FROM sessions s WHERE s.id = refresh_tokens.session_id)",
+        )
+        .bind(self.now)
+        .bind(self.successor_hash.as_slice())
+        .bind(self.successor_sealed.as_slice())
+        .bind(self.presented_hash.as_slice())
+        .bind(self.ip.as_deref())
+        .bind(self.idle_until)
+        .bind(self.sample_before)
+        .fetch_optional(exec)
+        .await
+    }
+}
+
+pub(super) fn start_spender(
+    pool: AnyPool,
+    closing: CancellationToken,
+    tasks: &mut tokio::task::JoinSet<()>,
+) -> SpenderQueue {
+    let (queue, jobs) = mpsc::channel(SPEND_QUEUE);
+    tasks.spawn(batch_spender(pool, jobs, closing));
+    queue
+}
+
+/// SQLite has one writer. Under load, handing its connection from request to request
+/// costs more than the statements themselves, so one task takes every spend waiting and
+/// commits them in one transaction. Each caller hears back only after that commit.
+async fn batch_spender(
+    pool: AnyPool,
+    mut jobs: mpsc::Receiver<(SpendJob, SpendReply)>,
+    closing: CancellationToken,
+) {
+    loop {
+        let first = tokio::select! {
+            job = jobs.recv() => job,
+            // Closing: refuse new spends, finish those already queued.
+            () = closing.cancelled() => { jobs.close(); jobs.recv().await }
+        };
+        let Some(first) = first else { return };
+        let mut batch = vec![first];
+        while batch.len() < MAX_SPEND_BATCH {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        match spend_batch(&pool, &batch).await {
+            Ok(results) => {
+                for ((_, reply), result) in batch.into_iter().zip(results) {
+                    let _ = reply.send(Ok(result));
+                }
+            }
+            // Whatever failed, failed for the whole transaction: run each on its own,
+            // so one bad spend cannot fail the others.
+            Err(_) => {
+                for (job, reply) in batch {
+                    let _ = reply.send(job.run(&pool).await.map_err(StoreError::from));
+                }
+            }
+        }
+    }
+}
+
+async fn spend_batch(
+    pool: &AnyPool,
+    batch: &[(SpendJob, SpendReply)],
+) -> Result<Vec<Option<(String, String)>>, sqlx::Error> {
+    if let [(job, _)] = batch {
+        // Alone: no transaction needed around one statement.
+        return Ok(vec![job.run(pool).await?]);
+    }
+    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+    let mut out = Vec::with_capacity(batch.len());
+    for (job, _) in batch {
+        out.push(job.run(&mut *tx).await?);
+    }
+    tx.commit().await?;
+    Ok(out)
+}

@@ -1,0 +1,176 @@
+use std::time::Duration;
+
+use proto::activity::ActivityKind;
+use proto::events::{Event, SessionCreated};
+use proto::{Device, SessionId, UserId};
+
+use super::*;
+use crate::time::Millis;
+
+const HOUR: Duration = Duration::from_secs(3600);
+
+fn spend<'a>(presented: &'a [u8], successor: &'a [u8]) -> Spend<'a> {
+    let now = Millis::now();
+    Spend {
+        presented_hash: presented,
+        successor_hash: successor,
+        successor_sealed: b"sealed",
+        now,
+        idle_until: now.plus(HOUR),
+        ip: Some("192.0.2.2"),
+        sample_before: now.minus(HOUR),
+    }
+}
+
+async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
+    let now = Millis::now();
+    let user = UserId::new();
+    store
+        .create_account(user, &format!("{user}@example.com"), "x", now)
+        .await
+        .unwrap();
+    let device = Device {
+        name: "Laptop".into(),
+        platform: "linux".into(),
+        os_version: "12".into(),
+        app_version: "1".into(),
+    };
+    let sid = SessionId::new();
+    let created = Event::SessionCreated(SessionCreated {
+        session_id: sid,
+        device: device.clone(),
+    });
+    store
+        .create_session(NewSession {
+            id: sid,
+            user_id: user,
+            device: &device,
+            ip: Some("192.0.2.1"),
+            now,
+            idle_expires_at: now.plus(Duration::from_secs(86_400)),
+            expires_at: now.plus(Duration::from_secs(86_400)),
+            refresh_hash: b"first",
+            event: &created,
+            event_expires_at: now.plus(HOUR),
+        })
+        .await
+        .unwrap();
+    // A refresh right after sign-in is not worth an entry...
+    assert!(
+        store
+            .spend_refresh_token(spend(b"first", b"second"))
+            .await
+            .unwrap()
+            .is_some()
+    );
+    // ...one after more than an hour of silence is.
+    sqlx::query("UPDATE sessions SET last_seen_at = last_seen_at - 7200000 WHERE id = $1")
+        .bind(sid.to_string())
+        .execute(&store.write)
+        .await
+        .unwrap();
+    let spent = store
+        .spend_refresh_token(spend(b"second", b"third"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((spent.session_id, spent.user_id), (sid, user));
+    let kinds: Vec<ActivityKind> = store
+        .activity(user, 10)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|a| a.kind)
+        .collect();
+    assert_eq!(kinds, [ActivityKind::Refreshed, ActivityKind::SignedIn]);
+    let entry = store.activity(user, 1).await.unwrap().remove(0);
+    assert_eq!(entry.device.as_ref(), Some(&device));
+    assert_eq!(entry.ip.as_deref(), Some("192.0.2.2"));
+    // The trigger touched the session too.
+    let s = store
+        .live_session(user, sid, Millis::now())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(s.last_ip.as_deref(), Some("192.0.2.2"));
+    // A spent token is spent: the facts say when, from where, and that its successor
+    // has been spent since.
+    let facts = store.refresh_token_facts(b"first").await.unwrap().unwrap();
+    assert!(facts.spent_at.is_some() && facts.successor_spent_at.is_some());
+    assert_eq!(facts.spent_ip.as_deref(), Some("192.0.2.2"));
+    assert!(
+        store
+            .spend_refresh_token(spend(b"first", b"fourth"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_rotation_trigger_samples_activity() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    refresh_after_an_hour_is_sampled_into_the_activity(Store::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn postgres_rotation_trigger_samples_activity() {
+    let url = testkit::PgCluster::shared().await.new_database().await;
+    refresh_after_an_hour_is_sampled_into_the_activity(Store::connect(&url).await.unwrap()).await;
+}
+
+#[tokio::test]
+async fn an_unreadable_feed_row_is_skipped_not_a_wall() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    let user = UserId::new().to_string();
+    for kind in ["from_a_newer_version", "token_revoked"] {
+        sqlx::query(
+            "INSERT INTO feed (at, user_id, kind, jti, expires_at) VALUES (1, $1, $2, $3, 2)",
+        )
+        .bind(&user)
+        .bind(kind)
+        .bind(proto::Jti::new().to_string())
+        .execute(&store.write)
+        .await
+        .unwrap();
+    }
+    let page = store.feed_after(0, 10).await.unwrap();
+    assert_eq!(page.entries.len(), 1, "the readable entry is there");
+    assert!(matches!(page.entries[0].kind, FeedKind::TokenRevoked(_)));
+    assert_eq!(
+        page.last_id,
+        Some(2),
+        "the cursor moves past the unreadable one"
+    );
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_runs_in_wal_mode_with_normal_sync_on_every_connection() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    let store = Store::connect(&url).await.unwrap();
+    for pool in [&store.write, &store.read] {
+        let mode: String = sqlx::query_scalar("PRAGMA journal_mode")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(mode, "wal");
+        // 1 = NORMAL: with WAL, durable across a process crash without an fsync per commit.
+        let sync: i64 = sqlx::query_scalar("PRAGMA synchronous")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(sync, 1);
+        let fk: i64 = sqlx::query_scalar("PRAGMA foreign_keys")
+            .fetch_one(pool)
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+    }
+    store.close().await;
+}
