@@ -2,7 +2,6 @@
 
 use std::convert::Infallible;
 use std::sync::Arc;
-use std::time::Duration;
 
 use axum::extract::State;
 use axum::http::HeaderMap;
@@ -17,9 +16,6 @@ use super::error::ApiError;
 use super::extract::Bearer;
 use crate::app::App;
 use crate::feed::StreamEvent;
-
-/// Comment lines at least this often keep proxies from closing an idle stream.
-const KEEP_ALIVE: Duration = Duration::from_secs(15);
 
 pub async fn stream(
     State(app): State<Arc<App>>,
@@ -45,8 +41,11 @@ pub async fn stream(
         done: false,
         app: app.clone(),
     };
-    let sse = Sse::new(events(state))
-        .keep_alive(KeepAlive::new().interval(KEEP_ALIVE).text("keep-alive"));
+    let sse = Sse::new(events(state)).keep_alive(
+        KeepAlive::new()
+            .interval(super::SSE_KEEP_ALIVE)
+            .text("keep-alive"),
+    );
     Ok(sse.into_response())
 }
 

@@ -28,6 +28,10 @@ use extract::{Bearer, ClientIp, FormBody, JsonBody, MAX_BODY_BYTES, ResourceServ
 
 use crate::app::App;
 
+/// Every event stream sends a comment at least this often, so proxies keep idle
+/// streams open (API.md: at least every 15 s).
+const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
+
 pub fn router(app: Arc<App>) -> Router {
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))

@@ -66,8 +66,7 @@ pub async fn stream(
         app: app.clone(),
         heartbeat,
     };
-    let sse =
-        Sse::new(entries(state)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)));
+    let sse = Sse::new(entries(state)).keep_alive(KeepAlive::new().interval(super::SSE_KEEP_ALIVE));
     Ok(sse.into_response())
 }
 
