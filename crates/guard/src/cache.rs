@@ -38,8 +38,30 @@ impl TokenCache {
             .cloned()
     }
 
-    pub(crate) fn insert(&self, token: &str, claims: Arc<Claims>, now_secs: i64) {
+    /// Forgets every verified token (a key they may have been verified with is gone).
+    pub(crate) fn clear(&self) {
+        self.map.write().unwrap_or_else(|p| p.into_inner()).clear();
+    }
+
+    #[cfg(test)]
+    fn insert(&self, token: &str, claims: Arc<Claims>, now_secs: i64) {
+        self.insert_if(token, claims, now_secs, || true);
+    }
+
+    /// Inserts unless `still_valid`, asked under the cache's lock, says no: a
+    /// [`TokenCache::clear`] that raced the verification either comes after the insert
+    /// (and removes it) or before the question (and the answer is no).
+    pub(crate) fn insert_if(
+        &self,
+        token: &str,
+        claims: Arc<Claims>,
+        now_secs: i64,
+        still_valid: impl FnOnce() -> bool,
+    ) {
         let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        if !still_valid() {
+            return;
+        }
         if map.len() >= self.capacity {
             map.retain(|_, c| c.exp > now_secs);
             if map.len() >= self.capacity {

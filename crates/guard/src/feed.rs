@@ -57,12 +57,19 @@ async fn read_stream(inner: &Inner, url: &str) -> Result<(), String> {
     let mut body = r.bytes_stream();
     while let Some(chunk) = body.next().await {
         let chunk = chunk.map_err(|e| e.to_string())?;
-        // Any bytes, even a keep-alive comment, prove the feed is alive.
-        inner.heard();
         for event in parser.feed(&chunk) {
+            // Only the server's own events prove the feed is current: a heartbeat is
+            // sent only while the server has every revocation, so keep-alive comments
+            // (which any proxy or a cut-off server still sends) do not count.
             match event.name.as_str() {
-                EVENT_REVOCATION => apply(inner, &event.data, event.id.as_deref())?,
-                EVENT_HEARTBEAT => inner.caught_up.notify_waiters(),
+                EVENT_REVOCATION => {
+                    inner.heard();
+                    apply(inner, &event.data, event.id.as_deref());
+                }
+                EVENT_HEARTBEAT => {
+                    inner.heard();
+                    inner.caught_up.notify_waiters();
+                }
                 _ => {}
             }
         }
@@ -70,15 +77,34 @@ async fn read_stream(inner: &Inner, url: &str) -> Result<(), String> {
     Ok(())
 }
 
-fn apply(inner: &Inner, data: &str, id: Option<&str>) -> Result<(), String> {
-    let event: RevocationEvent =
-        serde_json::from_str(data).map_err(|e| format!("unreadable revocation: {e}"))?;
-    inner.deny_mut().apply(&event);
+fn apply(inner: &Inner, data: &str, id: Option<&str>) {
+    match serde_json::from_str::<RevocationEvent>(data) {
+        Ok(RevocationEvent::Key(k)) => inner.remove_key(&k.kid),
+        Ok(event) => inner.deny_mut().apply(&event),
+        // A newer server's event this guard cannot read: skipped, never a wall that
+        // stops every revocation behind it.
+        Err(e) => {
+            tracing::error!(error = %e, cursor = ?id, "skipping a revocation this guard cannot read")
+        }
+    }
     if let Some(id) = id.and_then(|i| i.parse::<i64>().ok()) {
         inner.cursor.store(id, Ordering::Release);
     }
     inner.applied.notify_waiters();
-    Ok(())
+}
+
+/// Refetches the JWKS every `jwks_refresh_interval` until shut down, so keys that left
+/// it (retired and expired, or removed) stop verifying here too.
+pub(crate) async fn refresh_keys(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(inner.config.jwks_refresh_interval);
+    tick.tick().await;
+    loop {
+        tokio::select! {
+            _ = inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        inner.fetch_jwks().await;
+    }
 }
 
 /// Drops denylist entries past their use, every minute, until shut down.

@@ -54,6 +54,8 @@ pub struct GuardConfig {
     pub max_feed_silence: Duration,
     /// Minimum time between two JWKS fetches caused by unknown key ids.
     pub jwks_refetch_interval: Duration,
+    /// How often the JWKS is refetched anyway, dropping keys that left it.
+    pub jwks_refresh_interval: Duration,
     /// Clock leeway for `exp`/`iat`, in seconds.
     pub leeway_secs: i64,
     /// Verified tokens kept in the cache.
@@ -84,6 +86,7 @@ impl GuardConfig {
             audience: None,
             max_feed_silence: Duration::from_secs(30),
             jwks_refetch_interval: Duration::from_secs(10),
+            jwks_refresh_interval: Duration::from_secs(60),
             leeway_secs: 5,
             cache_capacity: 100_000,
         }
@@ -120,6 +123,9 @@ pub(crate) struct Inner {
     pub(crate) http: reqwest::Client,
     expect: Expectations,
     keys: RwLock<Arc<KeySet>>,
+    /// Bumped whenever keys are dropped, so a token verified with a dropped key just
+    /// before is not cached after the cache was cleared.
+    key_generation: std::sync::atomic::AtomicU64,
     jwks_url: String,
     /// When an unknown kid last caused a JWKS fetch (rate limit).
     last_jwks_fetch: tokio::sync::Mutex<Option<Instant>>,
@@ -198,18 +204,25 @@ impl Guard {
             issuer: metadata.issuer.clone(),
             audience,
             leeway_secs: config.leeway_secs,
+            // The server keeps revocations only as long as its tokens live: a token
+            // claiming a longer life could outlive them.
+            max_lifetime_secs: metadata
+                .access_token_lifetime
+                .and_then(|s| i64::try_from(s).ok()),
         };
         let wait = config.max_feed_silence;
+        let leeway = config.leeway_secs;
         let inner = Arc::new(Inner {
             cache: cache::TokenCache::new(config.cache_capacity),
             config,
             http,
             expect,
             keys: RwLock::new(Arc::new(KeySet::from_jwks(&jwks))),
+            key_generation: std::sync::atomic::AtomicU64::new(0),
             jwks_url,
             // The first unknown kid may refetch at once; later ones wait their turn.
             last_jwks_fetch: tokio::sync::Mutex::new(None),
-            denylist: RwLock::new(Denylist::new()),
+            denylist: RwLock::new(Denylist::with_leeway(leeway)),
             last_heard_ms: AtomicI64::new(i64::MIN / 2),
             connected: AtomicBool::new(false),
             cursor: AtomicI64::new(0),
@@ -222,6 +235,7 @@ impl Guard {
         let caught_up = guard.inner.caught_up.notified();
         tokio::spawn(feed::follow(guard.inner.clone()));
         tokio::spawn(feed::prune(guard.inner.clone()));
+        tokio::spawn(feed::refresh_keys(guard.inner.clone()));
         tokio::select! {
             _ = caught_up => {}
             _ = tokio::time::sleep(wait) => {
@@ -289,15 +303,14 @@ impl Guard {
             Some(c) if c.exp.saturating_add(inner.expect.leeway_secs) > now => c,
             Some(_) => return Err(Denied::Invalid(TokenError::Expired)),
             None => {
-                let keys = inner
-                    .keys
-                    .read()
-                    .map(|k| k.clone())
-                    .unwrap_or_else(|p| p.into_inner().clone());
+                let generation = inner.key_generation.load(Ordering::Acquire);
+                let keys = inner.keys();
                 let claims = Arc::new(
                     token::verify(token, &keys, &inner.expect, now).map_err(Denied::Invalid)?,
                 );
-                inner.cache.insert(token, claims.clone(), now);
+                inner.cache.insert_if(token, claims.clone(), now, || {
+                    inner.key_generation.load(Ordering::Acquire) == generation
+                });
                 claims
             }
         };
@@ -345,25 +358,68 @@ impl Inner {
     /// Refetches the JWKS unless that happened within the refetch interval. Returns
     /// whether the key set changed.
     async fn refetch_jwks(&self) -> bool {
-        let mut last = self.last_jwks_fetch.lock().await;
-        if last.is_some_and(|t| t.elapsed() < self.config.jwks_refetch_interval) {
-            return false;
+        {
+            let mut last = self.last_jwks_fetch.lock().await;
+            if last.is_some_and(|t| t.elapsed() < self.config.jwks_refetch_interval) {
+                return false;
+            }
+            *last = Some(Instant::now());
         }
-        *last = Some(Instant::now());
+        self.fetch_jwks().await
+    }
+
+    /// Fetches the JWKS and makes it the key set: keys that left it stop verifying.
+    /// Returns whether the key set changed.
+    pub(crate) async fn fetch_jwks(&self) -> bool {
         match get_json::<JwkSet>(&self.http, &self.jwks_url, "JWKS").await {
             Ok(jwks) => {
                 let fresh = KeySet::from_jwks(&jwks);
-                let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
-                let changed = fresh.to_jwks() != keys.to_jwks();
-                *keys = Arc::new(fresh);
-                tracing::info!(keys = jwks.keys.len(), "refetched the signing keys");
-                changed
+                self.replace_keys(fresh)
             }
             Err(e) => {
                 tracing::warn!(error = %e, "refetching the signing keys failed");
                 false
             }
         }
+    }
+
+    /// A key removed as compromised (from the revocation feed): refused from now on.
+    pub(crate) fn remove_key(&self, kid: &str) {
+        let current = self.keys();
+        let mut jwks = current.to_jwks();
+        jwks.keys.retain(|k| k.kid != kid);
+        if self.replace_keys(KeySet::from_jwks(&jwks)) {
+            tracing::warn!(
+                kid,
+                "a signing key was removed as compromised; its tokens are refused"
+            );
+        }
+    }
+
+    fn keys(&self) -> Arc<KeySet> {
+        self.keys
+            .read()
+            .map(|k| k.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    fn replace_keys(&self, fresh: KeySet) -> bool {
+        let mut keys = self.keys.write().unwrap_or_else(|p| p.into_inner());
+        let old = keys.to_jwks();
+        let new = fresh.to_jwks();
+        if old == new {
+            return false;
+        }
+        let dropped = old.keys.iter().any(|k| !new.keys.contains(k));
+        *keys = Arc::new(fresh);
+        drop(keys);
+        if dropped {
+            // Tokens verified with a key that is gone must be verified again (and fail).
+            self.key_generation.fetch_add(1, Ordering::AcqRel);
+            self.cache.clear();
+        }
+        tracing::info!(keys = new.keys.len(), "signing keys changed");
+        true
     }
 }
 

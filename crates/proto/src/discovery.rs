@@ -28,6 +28,10 @@ pub struct ServerMetadata {
     /// The `aud` claim of the access tokens this server issues (not an RFC 8414 name).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub access_token_audience: Option<String>,
+    /// The lifetime of the access tokens this server issues, in seconds (not an RFC
+    /// 8414 name): validators refuse tokens that claim to live longer.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_token_lifetime: Option<u64>,
 }
 
 /// One public signing key.

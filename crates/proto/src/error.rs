@@ -39,6 +39,8 @@ pub enum ErrorCode {
     TooManyAttempts,
     ServerError,
     TemporarilyUnavailable,
+    /// The request's body did not arrive in time.
+    RequestTimeout,
     /// A code this version does not know (a newer server): read the description.
     #[serde(other)]
     Unknown,
@@ -66,6 +68,7 @@ impl ErrorCode {
         Self::TooManyAttempts,
         Self::ServerError,
         Self::TemporarilyUnavailable,
+        Self::RequestTimeout,
     ];
 
     /// The code as it travels.
@@ -90,6 +93,7 @@ impl ErrorCode {
             Self::TooManyAttempts => "too_many_attempts",
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
+            Self::RequestTimeout => "request_timeout",
             Self::Unknown => "unknown",
         }
     }

@@ -15,6 +15,7 @@ pub mod introspection;
 pub mod revocations;
 pub mod sessions;
 pub mod sse;
+pub mod text;
 pub mod tokens;
 
 pub use ids::{IdParseError, Jti, SessionId, UserId};

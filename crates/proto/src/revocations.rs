@@ -33,6 +33,14 @@ pub struct AccountNotBefore {
     pub until: Option<Timestamp>,
 }
 
+/// A signing key removed as compromised: every token it signed is refused, and the
+/// key leaves the JWKS (an addition to shared/API.md).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevokedKey {
+    pub kid: String,
+    pub at: Timestamp,
+}
+
 /// `GET /v1/revocations?after=<cursor>`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevocationsPage {
@@ -41,6 +49,9 @@ pub struct RevocationsPage {
     pub sessions: Vec<RevokedSession>,
     pub tokens: Vec<RevokedToken>,
     pub accounts: Vec<AccountNotBefore>,
+    /// Signing keys removed as compromised (an addition to shared/API.md).
+    #[serde(default)]
+    pub keys: Vec<RevokedKey>,
     /// More entries follow: call again with `cursor` (an addition to shared/API.md).
     #[serde(default)]
     pub has_more: bool,
@@ -53,6 +64,7 @@ pub enum RevocationEvent {
     Session(RevokedSession),
     Token(RevokedToken),
     Account(AccountNotBefore),
+    Key(RevokedKey),
 }
 
 /// SSE event names of the revocation stream.

@@ -43,11 +43,6 @@ pub struct ServeArgs {
     #[arg(long, env = "SESSION_SERVER_REFRESH_MAX_TTL", default_value = "90d", value_parser = parse_duration)]
     pub refresh_max_ttl: Duration,
 
-    /// How long a retry of the very same refresh gets the same successor instead of
-    /// counting as reuse (lost responses, racing requests).
-    #[arg(long, env = "SESSION_SERVER_REFRESH_GRACE", default_value = "30s", value_parser = parse_duration)]
-    pub refresh_grace: Duration,
-
     /// Credentials of a resource server for introspection and the revocation feed,
     /// as NAME:SECRET. Repeatable; in the environment, comma-separated.
     #[arg(
@@ -57,11 +52,25 @@ pub struct ServeArgs {
     )]
     pub resource_servers: Vec<ResourceServer>,
 
-    /// Failed sign-ins tolerated per account within the window before 429.
-    #[arg(long, env = "SESSION_SERVER_SIGNIN_ACCOUNT_LIMIT", default_value_t = 5)]
+    /// Failed sign-ins tolerated per account from one client address within the window
+    /// before that address must wait (even with the right password).
+    #[arg(
+        long,
+        env = "SESSION_SERVER_SIGNIN_ACCOUNT_ADDRESS_LIMIT",
+        default_value_t = 5
+    )]
+    pub signin_account_address_limit: u32,
+
+    /// Failed sign-ins tolerated per account from all addresses together within the
+    /// window: a ceiling only a guessing attack spread over many addresses reaches.
+    #[arg(
+        long,
+        env = "SESSION_SERVER_SIGNIN_ACCOUNT_LIMIT",
+        default_value_t = 100
+    )]
     pub signin_account_limit: u32,
 
-    /// Failed sign-ins tolerated per client address within the window before 429.
+    /// Failed sign-ins tolerated per client address (all accounts) within the window.
     #[arg(
         long,
         env = "SESSION_SERVER_SIGNIN_ADDRESS_LIMIT",
@@ -69,14 +78,55 @@ pub struct ServeArgs {
     )]
     pub signin_address_limit: u32,
 
-    /// The window of the sign-in failure limits.
+    /// The window of the sign-in limits.
     #[arg(long, env = "SESSION_SERVER_SIGNIN_WINDOW", default_value = "15m", value_parser = parse_duration)]
     pub signin_window: Duration,
+
+    /// Sign-ups (`POST /v1/accounts`) allowed per client address per hour.
+    #[arg(
+        long,
+        env = "SESSION_SERVER_SIGNUP_ADDRESS_LIMIT",
+        default_value_t = 30
+    )]
+    pub signup_address_limit: u32,
+
+    /// Failed refreshes, and failed resource-server authentications (introspection,
+    /// the revocation feed), tolerated per client address within the sign-in window.
+    #[arg(
+        long,
+        env = "SESSION_SERVER_FAILURE_ADDRESS_LIMIT",
+        default_value_t = 60
+    )]
+    pub failure_address_limit: u32,
+
+    /// Password hashes computed at once (each takes a core and 19 MiB for ~50 ms).
+    /// Defaults to the number of cores; checks beyond it wait in a bounded queue, and
+    /// past that queue get 503 with Retry-After.
+    #[arg(long, env = "SESSION_SERVER_HASH_CONCURRENCY")]
+    pub hash_concurrency: Option<usize>,
 
     /// How often the revocation stream sends a heartbeat when nothing else happens
     /// (guards fail closed when their feed is silent for longer than their bound).
     #[arg(long, env = "SESSION_SERVER_FEED_HEARTBEAT", default_value = "5s", value_parser = parse_duration)]
     pub feed_heartbeat: Duration,
+
+    /// A file holding the key-encryption key (32 random bytes, base64) that seals
+    /// signing keys and two-step secrets in the database; or set
+    /// SESSION_SERVER_KEY_ENCRYPTION_KEY to the key itself. Without one they are stored
+    /// unsealed (the server warns). Make one with `session-server keys generate-kek`.
+    #[arg(
+        long,
+        env = "SESSION_SERVER_KEY_ENCRYPTION_KEY_FILE",
+        global = true,
+        value_name = "FILE"
+    )]
+    pub key_encryption_key_file: Option<std::path::PathBuf>,
+
+    /// Connections served at once (event streams included: every signed-in device holds
+    /// one). Past it the server stops accepting until one closes. Its file-descriptor
+    /// limit is raised to allow this where the system permits.
+    #[arg(long, env = "SESSION_SERVER_MAX_CONNECTIONS", default_value_t = 20_000)]
+    pub max_connections: usize,
 
     /// Take the client address from the last X-Forwarded-For entry (only behind a
     /// reverse proxy you run; otherwise clients could choose their address).
@@ -84,7 +134,22 @@ pub struct ServeArgs {
     pub trust_forwarded_for: bool,
 }
 
+/// The environment variable that may hold the key-encryption key itself.
+pub const KEK_ENV: &str = "SESSION_SERVER_KEY_ENCRYPTION_KEY";
+
 impl ServeArgs {
+    /// The sealer for secrets at rest, from `--key-encryption-key-file` or the
+    /// environment.
+    pub fn sealer(&self) -> Result<crate::seal::Sealer, crate::seal::SealError> {
+        use crate::seal::{Kek, Sealer};
+        let kek = match (&self.key_encryption_key_file, std::env::var(KEK_ENV)) {
+            (Some(path), _) => Some(Kek::from_file(path)?),
+            (None, Ok(text)) if !text.trim().is_empty() => Some(Kek::from_base64(&text)?),
+            _ => None,
+        };
+        Ok(Sealer::new(kek))
+    }
+
     /// The serve flags from a list, as the binary parses them (environment twins
     /// included): what in-process test servers are started with.
     pub fn from_flags<I, T>(flags: I) -> Result<Self, clap::Error>

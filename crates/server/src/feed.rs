@@ -16,7 +16,8 @@ use token::Denylist;
 use tokio::sync::broadcast;
 use tokio_util::sync::CancellationToken;
 
-use crate::store::{Backend, FeedEntry, FeedSignals, Store, StoreError};
+use crate::keys::Keys;
+use crate::store::{Backend, FeedEntry, FeedKind, FeedSignals, Store, StoreError};
 use crate::time::Millis;
 
 /// SQLite's followers poll this often (the admin command, the only other writer,
@@ -82,6 +83,8 @@ impl Hub {
 
 pub struct Feed {
     store: Store,
+    /// Reloaded at once when a key is removed as compromised.
+    keys: Keys,
     denylist: Arc<RwLock<Denylist>>,
     hub: Arc<Hub>,
     /// The last feed id applied. The async mutex also serialises catch-ups, so entries
@@ -104,11 +107,13 @@ impl Feed {
     /// or a crash), then follows from the newest.
     pub async fn load(
         store: Store,
+        keys: Keys,
         denylist: Arc<RwLock<Denylist>>,
         hub: Arc<Hub>,
     ) -> Result<Arc<Self>, StoreError> {
         let feed = Arc::new(Self {
             store,
+            keys,
             denylist,
             hub,
             cursor: tokio::sync::Mutex::new(0),
@@ -147,6 +152,17 @@ impl Feed {
                 let mut deny = self.denylist.write().unwrap_or_else(|p| p.into_inner());
                 for revocation in page.entries.iter().filter_map(FeedEntry::to_revocation) {
                     deny.apply(&revocation);
+                }
+            }
+            if page
+                .entries
+                .iter()
+                .any(|e| matches!(e.kind, FeedKind::KeyRemoved(_)))
+            {
+                // A compromised key: stop signing and verifying with it now, not at the
+                // next periodic reload.
+                if let Err(e) = self.keys.reload(&self.store).await {
+                    tracing::error!(error = %e, "reloading keys after a key removal failed");
                 }
             }
             for entry in page.entries {

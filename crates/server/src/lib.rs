@@ -6,7 +6,8 @@
 //! - [`http`]: routes, extractors, the error shape, SSE, OpenAPI;
 //! - [`store`]: the only module that speaks SQL (SQLite or PostgreSQL);
 //! - [`feed`]: follows the feed of revocations and events into the denylist and streams;
-//! - [`keys`], [`secrets`], [`password`]: signing keys, refresh tokens, argon2id;
+//! - [`keys`], [`seal`], [`secrets`], [`password`]: signing keys, sealing secrets at
+//!   rest, refresh tokens, argon2id;
 //! - [`ratelimit`]: sign-in failure limits.
 
 // The OpenAPI document is one large `json!` literal.
@@ -20,6 +21,7 @@ pub mod http;
 pub mod keys;
 pub mod password;
 pub mod ratelimit;
+pub mod seal;
 pub mod secrets;
 pub mod serve;
 pub mod store;

@@ -67,6 +67,15 @@ enum KeysCommand {
     Rotate,
     /// List the signing keys.
     List,
+    /// Remove a compromised key at once: every token it signed is refused by every
+    /// instance and guard within seconds (they see it on the revocation feed). If it
+    /// is the current key, a new one replaces it. For a routine change use `rotate`.
+    Retire {
+        /// The key id (`keys list`).
+        kid: String,
+    },
+    /// Print a new random key-encryption key (base64) for --key-encryption-key-file.
+    GenerateKek,
 }
 
 #[derive(Subcommand, Debug)]
@@ -74,10 +83,10 @@ enum AdminCommand {
     /// End every session of a compromised account, as "sign out everywhere".
     RevokeUser {
         email: String,
-        /// The longest access-token lifetime of the servers (for how long the
-        /// revocation must be remembered).
-        #[arg(long, default_value = "300s", value_parser = session_server::time::parse_duration)]
-        access_ttl: std::time::Duration,
+        /// How long the servers' access tokens live, if longer than they say: the
+        /// revocation is remembered for the longest lifetime any running server uses.
+        #[arg(long, value_parser = session_server::time::parse_duration)]
+        access_ttl: Option<std::time::Duration>,
     },
     /// Show one session (device), ended or not.
     ShowSession {
@@ -116,19 +125,26 @@ async fn main() -> anyhow::Result<()> {
     };
     match cli.command {
         None => session_server::serve::run(cli.serve, database_url).await,
-        Some(Command::Keys { command }) => keys(command, &database_url).await,
-        Some(Command::Admin { command }) => admin(command, &database_url).await,
+        Some(Command::Keys {
+            command: KeysCommand::GenerateKek,
+        }) => {
+            println!("{}", session_server::seal::Kek::generate_base64());
+            Ok(())
+        }
+        Some(Command::Keys { command }) => keys(command, &cli.serve, &database_url).await,
+        Some(Command::Admin { command }) => admin(command, &cli.serve, &database_url).await,
     }
 }
 
-async fn open(database_url: &str) -> anyhow::Result<Admin> {
+async fn open(serve: &ServeArgs, database_url: &str) -> anyhow::Result<Admin> {
+    let sealer = serve.sealer()?;
     let store = Store::connect(database_url).await.with_context(|| {
         format!(
             "opening the database ({})",
             session_server::serve::redact_url(database_url)
         )
     })?;
-    Ok(Admin::new(store))
+    Ok(Admin::new(store, sealer))
 }
 
 /// An application error as the operator should read it: with its sources.
@@ -136,19 +152,34 @@ fn operator_error(e: AppError) -> anyhow::Error {
     anyhow::anyhow!(session_server::http::error_chain(&e))
 }
 
-async fn keys(command: KeysCommand, database_url: &str) -> anyhow::Result<()> {
-    let admin = open(database_url).await?;
+async fn keys(command: KeysCommand, serve: &ServeArgs, database_url: &str) -> anyhow::Result<()> {
+    let admin = open(serve, database_url).await?;
     match command {
         KeysCommand::Rotate => {
             let kid = admin.rotate_key().await.map_err(operator_error)?;
             println!("New signing key {kid} is now current. Running servers switch within 30 s;");
             println!("the previous key stays published until the tokens it signed have expired.");
         }
+        KeysCommand::Retire { kid } => {
+            match admin.remove_key(&kid).await.map_err(operator_error)? {
+                None => bail!("no signing key {kid} (see `session-server keys list`)"),
+                Some(removal) => {
+                    println!(
+                        "Signing key {kid} removed: running servers and guards refuse the tokens it signed within seconds."
+                    );
+                    if let Some(new) = removal.replacement {
+                        println!("It was the current key; {new} signs from now on.");
+                    }
+                }
+            }
+        }
+        KeysCommand::GenerateKek => unreachable!("handled before the database is opened"),
         KeysCommand::List => {
             for k in admin.keys().await.map_err(operator_error)? {
-                let state = match k.retired_at {
-                    None => "current".to_owned(),
-                    Some(at) => format!("retired {}", at.to_datetime().to_rfc3339()),
+                let state = match (k.removed_at, k.retired_at) {
+                    (Some(at), _) => format!("REMOVED {}", at.to_datetime().to_rfc3339()),
+                    (None, None) => "current".to_owned(),
+                    (None, Some(at)) => format!("retired {}", at.to_datetime().to_rfc3339()),
                 };
                 println!(
                     "{}  created {}  {}",
@@ -163,8 +194,8 @@ async fn keys(command: KeysCommand, database_url: &str) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn admin(command: AdminCommand, database_url: &str) -> anyhow::Result<()> {
-    let admin = open(database_url).await?;
+async fn admin(command: AdminCommand, serve: &ServeArgs, database_url: &str) -> anyhow::Result<()> {
+    let admin = open(serve, database_url).await?;
     match command {
         AdminCommand::RevokeUser { email, access_ttl } => {
             let (count, at) = match admin.revoke_user(&email, access_ttl).await {

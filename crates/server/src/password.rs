@@ -2,7 +2,12 @@
 
 use argon2::password_hash::{PasswordHash, PasswordHasher as _, PasswordVerifier as _, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::Duration;
+
 use proto::Password;
+use tokio::sync::Semaphore;
 
 /// Costs chosen to take about 50 ms on the reference machine (2 cores): 19 MiB and two
 /// passes, the OWASP-recommended minimum memory.
@@ -12,16 +17,39 @@ const PASSES: u32 = 2;
 pub const MIN_PASSWORD_CHARS: usize = 8;
 pub const MAX_PASSWORD_BYTES: usize = 1024;
 
+/// How many password checks may wait for a free hasher before more are refused with
+/// 503, per concurrent hash allowed.
+const QUEUE_PER_HASHER: usize = 32;
+/// The longest a password check waits for a free hasher.
+const MAX_WAIT: Duration = Duration::from_secs(5);
+
+/// Hashes and verifies passwords with argon2id on blocking threads, at most
+/// `concurrency` at a time (each takes 19 MiB and a core for ~50 ms), with a bounded
+/// queue in front: a flood of sign-ins gets 503s instead of taking every core and
+/// gigabytes of memory from the devices already signed in.
 #[derive(Clone)]
 pub struct Hasher {
     argon: Argon2<'static>,
     /// A hash of a random password, verified against when the email is unknown, so
     /// a wrong email costs the same time as a wrong password.
     decoy: String,
+    permits: Arc<Semaphore>,
+    waiting: Arc<AtomicUsize>,
+    max_waiting: usize,
 }
 
 impl Hasher {
+    /// A hasher running as many hashes at once as there are cores.
     pub fn new() -> Self {
+        Self::with_concurrency(
+            std::thread::available_parallelism()
+                .map(usize::from)
+                .unwrap_or(1),
+        )
+    }
+
+    pub fn with_concurrency(concurrency: usize) -> Self {
+        let concurrency = concurrency.max(1);
         let params = Params::new(MEMORY_KIB, PASSES, 1, None).unwrap_or_default();
         let argon = Argon2::new(Algorithm::Argon2id, Version::V0x13, params);
         let decoy_pw = crate::secrets::new_refresh_token();
@@ -30,45 +58,82 @@ impl Hasher {
             .hash_password(decoy_pw.expose().as_bytes(), &salt)
             .map(|h| h.to_string())
             .unwrap_or_default();
-        Self { argon, decoy }
+        Self {
+            argon,
+            decoy,
+            permits: Arc::new(Semaphore::new(concurrency)),
+            waiting: Arc::new(AtomicUsize::new(0)),
+            max_waiting: concurrency * QUEUE_PER_HASHER,
+        }
     }
 
-    /// Hashes a password into a PHC string (runs on a blocking thread).
-    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+    /// Password checks waiting for a free hasher now.
+    pub fn queued(&self) -> usize {
+        self.waiting.load(Ordering::Relaxed)
+    }
+
+    /// Runs `job` on a blocking thread once a hasher is free; `Busy` if the queue is
+    /// full or the wait too long.
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+            self.waiting.fetch_sub(1, Ordering::AcqRel);
+            return Err(HashError::Busy);
+        }
+        let permit = tokio::time::timeout(MAX_WAIT, self.permits.clone().acquire_owned()).await;
+        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        let permit = permit
+            .map_err(|_| HashError::Busy)?
+            .map_err(|_| HashError::Failed)?;
         let argon = self.argon.clone();
-        let pw = password.clone();
         tokio::task::spawn_blocking(move || {
+            let out = job(&argon);
+            drop(permit);
+            out
+        })
+        .await
+        .map_err(|_| HashError::Failed)
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+        let pw = password.clone();
+        self.run(move |argon| {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
             argon
                 .hash_password(pw.expose().as_bytes(), &salt)
                 .map(|h| h.to_string())
-                .map_err(|_| HashError)
+                .map_err(|_| HashError::Failed)
         })
-        .await
-        .map_err(|_| HashError)?
+        .await?
     }
 
     /// Verifies a password against a stored hash, or against the decoy when there is
-    /// none, so both failures take the same time.
-    pub async fn verify(&self, password: &Password, stored: Option<&str>) -> bool {
-        let argon = self.argon.clone();
+    /// none, so both failures take the same time. `Err` only when the hasher is busy.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> Result<bool, HashError> {
         let pw = password.clone();
         let (hash, real) = match stored {
             Some(h) => (h.to_owned(), true),
             None => (self.decoy.clone(), false),
         };
-        let ok = tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash)
-                .map(|parsed| {
-                    argon
-                        .verify_password(pw.expose().as_bytes(), &parsed)
-                        .is_ok()
-                })
-                .unwrap_or(false)
-        })
-        .await
-        .unwrap_or(false);
-        ok && real
+        let ok = self
+            .run(move |argon| {
+                PasswordHash::new(&hash)
+                    .map(|parsed| {
+                        argon
+                            .verify_password(pw.expose().as_bytes(), &parsed)
+                            .is_ok()
+                    })
+                    .unwrap_or(false)
+            })
+            .await?;
+        Ok(ok && real)
     }
 }
 
@@ -79,8 +144,13 @@ impl Default for Hasher {
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("password hashing failed")]
-pub struct HashError;
+pub enum HashError {
+    #[error("password hashing failed")]
+    Failed,
+    /// Every hasher is taken and the queue in front of them is full.
+    #[error("too many password checks are waiting")]
+    Busy,
+}
 
 /// Why a password is refused at sign-up.
 pub fn password_problem(password: &Password, email: &str) -> Option<&'static str> {
@@ -133,11 +203,38 @@ mod tests {
         let pw = Password::new("correct horse battery");
         let stored = h.hash(&pw).await.unwrap();
         assert!(stored.starts_with("$argon2id$"));
-        assert!(h.verify(&pw, Some(&stored)).await);
-        assert!(!h.verify(&Password::new("wrong horse"), Some(&stored)).await);
+        assert!(h.verify(&pw, Some(&stored)).await.unwrap());
+        assert!(
+            !h.verify(&Password::new("wrong horse"), Some(&stored))
+                .await
+                .unwrap()
+        );
         // Unknown account: the decoy is checked and the answer is always no.
-        assert!(!h.verify(&pw, None).await);
-        assert!(!h.verify(&pw, Some("not a phc string")).await);
+        assert!(!h.verify(&pw, None).await.unwrap());
+        assert!(!h.verify(&pw, Some("not a phc string")).await.unwrap());
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_flood_of_checks_is_queued_then_refused_never_run_all_at_once() {
+        let h = Hasher::with_concurrency(1);
+        let pw = Password::new("correct horse battery");
+        let checks: Vec<_> = (0..(QUEUE_PER_HASHER + 20))
+            .map(|_| {
+                let h = h.clone();
+                let pw = pw.clone();
+                tokio::spawn(async move { h.verify(&pw, None).await })
+            })
+            .collect();
+        let mut busy = 0;
+        for c in checks {
+            match c.await.unwrap() {
+                Err(HashError::Busy) => busy += 1,
+                Ok(false) => {}
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        assert!(busy >= 19, "at least the overflow was refused ({busy})");
+        assert_eq!(h.queued(), 0);
     }
 
     #[test]

@@ -4,7 +4,6 @@
 //! SIGTERM/Ctrl-C; tests start one per test on port 0 in their own process and stop it
 //! (or just drop it).
 
-use std::future::IntoFuture as _;
 use std::net::SocketAddr;
 
 use anyhow::Context as _;
@@ -45,9 +44,17 @@ impl Server {
             .issuer
             .clone()
             .unwrap_or_else(|| format!("http://{addr}"));
+        let sealer = args.sealer()?;
+        if !sealer.has_kek() {
+            tracing::warn!(
+                "no key-encryption key: signing keys and two-step secrets are stored unsealed in the database; \
+                 pass --key-encryption-key-file (see `session-server keys generate-kek`)"
+            );
+        }
         let shutdown = CancellationToken::new();
         let app = App::new(
             Settings::from_args(&args, issuer.clone()),
+            sealer,
             store.clone(),
             shutdown.clone(),
         )
@@ -62,28 +69,24 @@ impl Server {
         );
 
         let router = crate::http::router(app.clone());
+        let max_connections = crate::http::listener::usable_connection_cap(args.max_connections);
         let stop = shutdown.clone();
         let task = tokio::spawn(async move {
-            let serve = axum::serve(
-                listener,
-                router.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .with_graceful_shutdown(stop.clone().cancelled_owned())
-            .into_future();
+            let serve = crate::http::listener::serve(listener, router, max_connections, stop);
             tokio::pin!(serve);
             // A background task that dies stops the server (watch cancels `stop`);
             // requests in flight still finish.
-            let served = tokio::select! {
-                r = &mut serve => r,
+            tokio::select! {
+                () = &mut serve => {}
                 () = background.watch() => serve.await,
-            };
+            }
             // Background loops end on the same token; wait for them, so nothing is
             // half-done when the database closes.
             background.join().await;
             store.close().await;
             tracing::info!("stopped");
             drop(app);
-            served.context("serving HTTP")
+            Ok(())
         });
         Ok(Server {
             addr,

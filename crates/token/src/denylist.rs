@@ -85,6 +85,9 @@ pub struct DenylistStats {
 
 #[derive(Default)]
 pub struct Denylist {
+    /// Seconds an entry is kept past its `until`: the validators' clock leeway, during
+    /// which an expired token is still accepted and so must still be refused.
+    leeway_secs: u32,
     /// folded sid → unix seconds after which no token of the session can be alive.
     sessions: Table<u32>,
     /// folded jti → the token's own `exp`.
@@ -104,6 +107,15 @@ impl std::fmt::Debug for Denylist {
 impl Denylist {
     pub fn new() -> Self {
         Self::default()
+    }
+
+    /// A denylist for validators that accept tokens up to `leeway_secs` past `exp`: it
+    /// keeps every entry that much longer.
+    pub fn with_leeway(leeway_secs: i64) -> Self {
+        Self {
+            leeway_secs: secs_u32(leeway_secs),
+            ..Self::default()
+        }
     }
 
     /// Refuse every token of `sid`. `until`: unix seconds when its last token expires.
@@ -142,6 +154,9 @@ impl Denylist {
                 a.not_before.timestamp_millis(),
                 until(a.until, a.not_before),
             ),
+            // Keys are the key set's business: a token of a removed key no longer
+            // verifies at all.
+            RevocationEvent::Key(_) => {}
         }
     }
 
@@ -167,7 +182,7 @@ impl Denylist {
 
     /// Drops entries that can no longer stop any token. Returns how many went.
     pub fn prune(&mut self, now_secs: i64) -> usize {
-        let now = secs_u32(now_secs);
+        let now = secs_u32(now_secs).saturating_sub(self.leeway_secs);
         let before = self.len();
         self.sessions.retain(|_, until| *until >= now);
         self.tokens.retain(|_, until| *until >= now);
@@ -304,6 +319,20 @@ mod tests {
         assert!(d.check(&quiet).is_err());
         assert_eq!(d.prune(1_000 + DEFAULT_ENTRY_LIFETIME_SECS + 1), 1);
         assert!(d.check(&quiet).is_ok());
+    }
+
+    #[test]
+    fn an_entry_outlives_its_token_by_the_leeway() {
+        let mut d = Denylist::with_leeway(5);
+        let c = claims();
+        d.revoke_token(&c.jti, 1_000);
+        assert_eq!(
+            d.prune(1_004),
+            0,
+            "a token 4 s past exp is still accepted, so refused"
+        );
+        assert!(d.check(&c).is_err());
+        assert_eq!(d.prune(1_006), 1);
     }
 
     #[test]

@@ -26,6 +26,10 @@ pub enum TokenError {
     Expired,
     #[error("the token was issued in the future")]
     NotYetValid,
+    /// Its lifetime (`exp - iat`) is longer than the issuer gives: revocation entries
+    /// are kept only as long as a token can live, so such a token could outlive them.
+    #[error("the token lives longer than this issuer's tokens do")]
+    LifetimeTooLong,
     #[error("the token was issued by another issuer")]
     WrongIssuer,
     #[error("the token is meant for another audience")]
@@ -39,6 +43,8 @@ pub struct Expectations {
     pub audience: String,
     /// Tolerated clock difference, in seconds, for `exp` and `iat`.
     pub leeway_secs: i64,
+    /// The longest lifetime (`exp - iat`, seconds) a token may have, if known.
+    pub max_lifetime_secs: Option<i64>,
 }
 
 /// Borrowed from the decoded header bytes: no allocation per field. (A header with
@@ -119,6 +125,11 @@ fn check_claims(claims: &Claims, expect: &Expectations, now: i64) -> Result<(), 
     if claims.iat.saturating_sub(expect.leeway_secs) > now {
         return Err(TokenError::NotYetValid);
     }
+    if let Some(max) = expect.max_lifetime_secs
+        && claims.exp.saturating_sub(claims.iat) > max
+    {
+        return Err(TokenError::LifetimeTooLong);
+    }
     Ok(())
 }
 
@@ -155,6 +166,7 @@ mod tests {
             issuer: "https://sessions.test".into(),
             audience: "session-manager".into(),
             leeway_secs: 5,
+            max_lifetime_secs: Some(300),
         }
     }
 
@@ -192,6 +204,18 @@ mod tests {
         let c = claims();
         let token = key.sign(&c);
         assert_eq!(verify(token.expose(), &keys, &expect(), NOW), Ok(c));
+    }
+
+    #[test]
+    fn a_token_living_longer_than_the_issuer_allows_is_refused() {
+        let (key, keys) = setup();
+        let mut c = claims();
+        c.exp = c.iat + 3600;
+        let token = key.sign(&c);
+        assert_eq!(
+            verify(token.expose(), &keys, &expect(), NOW),
+            Err(TokenError::LifetimeTooLong)
+        );
     }
 
     #[test]

@@ -10,14 +10,28 @@ use proto::{Password, SessionId, UserId};
 use super::validate::{normalize_email, validate_device};
 use super::{App, AppError, Result};
 use crate::password::{Hasher, password_problem};
+use crate::ratelimit::{Ticket, address_key};
 use crate::secrets;
 use crate::store::{NewSession, Store};
 use crate::time::Millis;
 
 impl App {
-    pub async fn create_account(&self, email: &str, password: &Password) -> Result<UserId> {
+    pub async fn create_account(
+        &self,
+        email: &str,
+        password: &Password,
+        ip: Option<IpAddr>,
+    ) -> Result<UserId> {
         if !self.settings.open_signup {
             return Err(AppError::SignupDisabled);
+        }
+        // Every sign-up counts (each costs a password hash), successful or not.
+        if let Some(ip) = ip {
+            let _counted = self
+                .limits
+                .signup_address
+                .begin(&address_key(ip), Instant::now())
+                .map_err(AppError::TooManyAttempts)?;
         }
         create_account_in(&self.store, &self.hasher, email, password).await
     }
@@ -25,36 +39,31 @@ impl App {
     pub async fn sign_in(&self, req: SignInRequest, ip: Option<IpAddr>) -> Result<TokenResponse> {
         let email = normalize_email(&req.email).ok_or(AppError::InvalidCredentials)?;
         let device = validate_device(req.device)?;
-        let now_i = Instant::now();
-        let account_key = format!("account:{email}");
-        let address_key = ip.map(|ip| format!("address:{ip}"));
-        self.account_failures
-            .check(&account_key, now_i)
-            .map_err(AppError::TooManyAttempts)?;
-        if let Some(k) = &address_key {
-            self.address_failures
-                .check(k, now_i)
-                .map_err(AppError::TooManyAttempts)?;
-        }
+        // Counted before the password is checked, so parallel guesses cannot outrun
+        // the limits while they wait for a hasher; taken back if the password is right.
+        let attempt = self.begin_sign_in(&email, ip)?;
 
         let account = self.store.account_by_email(&email).await?;
-        let ok = self
+        let verified = self
             .hasher
             .verify(
                 &req.password,
                 account.as_ref().map(|a| a.password_hash.as_str()),
             )
             .await;
-        let Some(account) = account.filter(|_| ok) else {
-            self.account_failures
-                .record_failure(&account_key, Instant::now());
-            if let Some(k) = &address_key {
-                self.address_failures.record_failure(k, Instant::now());
+        let ok = match verified {
+            Ok(ok) => ok,
+            Err(e) => {
+                // Not checked at all (the hasher is busy): not an attempt either.
+                attempt.refund(&self.limits);
+                return Err(e.into());
             }
+        };
+        let Some(account) = account.filter(|_| ok) else {
             tracing::info!(ip = ?ip, "sign-in failed");
             return Err(AppError::InvalidCredentials);
         };
-        self.account_failures.clear(&account_key);
+        attempt.refund(&self.limits);
 
         let now = Millis::now();
         let refresh = secrets::new_refresh_token();
@@ -86,6 +95,60 @@ impl App {
         self.publish().await;
         tracing::info!(user = %account.id, session = %session.id, "signed in");
         Ok(self.token_response(account.id, session.id, refresh, now))
+    }
+
+    /// Counts a sign-in attempt against the (account, address) pair, the account and
+    /// the address; if any is at its limit, nothing is counted and the longest wait is
+    /// the answer.
+    fn begin_sign_in(&self, email: &str, ip: Option<IpAddr>) -> Result<SignInAttempt> {
+        let now = Instant::now();
+        let address = ip.map(address_key);
+        let pair_key = format!("{email}|{}", address.as_deref().unwrap_or("-"));
+        let mut attempt = SignInAttempt::default();
+        let mut wait = None;
+        match self.limits.signin_pair.begin(&pair_key, now) {
+            Ok(t) => attempt.pair = Some(t),
+            Err(w) => wait = Some(w),
+        }
+        match self.limits.signin_account.begin(email, now) {
+            Ok(t) => attempt.account = Some(t),
+            Err(w) => wait = Some(wait.map_or(w, |v: std::time::Duration| v.max(w))),
+        }
+        if let Some(a) = &address {
+            match self.limits.signin_address.begin(a, now) {
+                Ok(t) => attempt.address = Some(t),
+                Err(w) => wait = Some(wait.map_or(w, |v: std::time::Duration| v.max(w))),
+            }
+        }
+        match wait {
+            Some(w) => {
+                attempt.refund(&self.limits);
+                Err(AppError::TooManyAttempts(w))
+            }
+            None => Ok(attempt),
+        }
+    }
+}
+
+/// The slots one sign-in attempt holds in the limits.
+#[derive(Default)]
+struct SignInAttempt {
+    pair: Option<Ticket>,
+    account: Option<Ticket>,
+    address: Option<Ticket>,
+}
+
+impl SignInAttempt {
+    fn refund(self, limits: &super::Limits) {
+        if let Some(t) = self.pair {
+            limits.signin_pair.refund(t);
+        }
+        if let Some(t) = self.account {
+            limits.signin_account.refund(t);
+        }
+        if let Some(t) = self.address {
+            limits.signin_address.refund(t);
+        }
     }
 }
 

@@ -13,6 +13,7 @@ use super::validate::normalize_email;
 use super::{AppError, EVENT_RETENTION, Result, revocation_retention};
 use crate::keys::{self, KeysError};
 use crate::password::Hasher;
+use crate::seal::Sealer;
 use crate::store::{Actor, Revoke, SessionStatus, Store, StoredKey, Which};
 use crate::time::Millis;
 
@@ -20,7 +21,14 @@ use crate::time::Millis;
 #[derive(Debug)]
 pub struct Admin {
     store: Store,
+    sealer: Sealer,
 }
+
+/// When no running instance has said how long its access tokens live (none has run
+/// since this version), revocations are kept as long as the default lifetime allows.
+const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(300);
+/// Slack on an instance's claim: it renews it at every prune.
+const CLAIM_SLACK: Duration = Duration::from_secs(2 * 300);
 
 /// A signing key as `keys list` shows it.
 #[derive(Debug, Clone)]
@@ -29,14 +37,26 @@ pub struct KeyInfo {
     pub created_at: Millis,
     /// When it stopped signing (it keeps verifying until its tokens have expired).
     pub retired_at: Option<Millis>,
+    /// When it was removed as compromised (it verifies nothing any more).
+    pub removed_at: Option<Millis>,
 }
 
 /// One session as `admin show-session` reports it.
 pub type SessionReport = SessionStatus;
 
 impl Admin {
-    pub fn new(store: Store) -> Self {
-        Self { store }
+    pub fn new(store: Store, sealer: Sealer) -> Self {
+        Self { store, sealer }
+    }
+
+    /// The longest access-token lifetime the servers on this database use (as they
+    /// claim it while they run), or the default if none has.
+    pub async fn servers_access_ttl(&self) -> Result<Duration> {
+        Ok(self
+            .store
+            .longest_access_ttl(Millis::now(), CLAIM_SLACK)
+            .await?
+            .unwrap_or(DEFAULT_ACCESS_TTL))
     }
 
     /// Creates an account whatever the sign-up setting.
@@ -45,10 +65,18 @@ impl Admin {
     }
 
     /// Signs a compromised account out everywhere: every session ends and every token
-    /// issued before now is refused. `access_ttl` is the servers' access-token lifetime
-    /// (how long the revocation must be remembered). Returns the sessions ended and the
+    /// issued before now is refused, for as long as the longest access-token lifetime
+    /// of the servers (or `access_ttl` if given). Returns the sessions ended and the
     /// instant.
-    pub async fn revoke_user(&self, email: &str, access_ttl: Duration) -> Result<(usize, Millis)> {
+    pub async fn revoke_user(
+        &self,
+        email: &str,
+        access_ttl: Option<Duration>,
+    ) -> Result<(usize, Millis)> {
+        let access_ttl = match access_ttl {
+            Some(ttl) => ttl.max(self.servers_access_ttl().await?),
+            None => self.servers_access_ttl().await?,
+        };
         let email = normalize_email(email)
             .ok_or_else(|| AppError::Invalid("That is not a valid email address.".into()))?;
         let account = self
@@ -86,8 +114,19 @@ impl Admin {
 
     /// Adds a new current signing key; the old one keeps verifying until its tokens expire.
     pub async fn rotate_key(&self) -> Result<String> {
-        let key = keys::rotate(&self.store).await.map_err(AppError::Keys)?;
+        let key = keys::rotate(&self.store, &self.sealer)
+            .await
+            .map_err(AppError::Keys)?;
         Ok(key.kid().to_owned())
+    }
+
+    /// Removes a compromised key at once: every instance and guard refuses the tokens
+    /// it signed within seconds. `None` if there is no such key.
+    pub async fn remove_key(&self, kid: &str) -> Result<Option<keys::Removal>> {
+        let retain = revocation_retention(self.servers_access_ttl().await?);
+        keys::remove(&self.store, &self.sealer, kid, Millis::now().plus(retain))
+            .await
+            .map_err(AppError::Keys)
     }
 
     /// The signing keys, oldest first (without their secrets).
@@ -103,6 +142,7 @@ impl Admin {
                 kid: k.kid,
                 created_at: k.created_at,
                 retired_at: k.retired_at,
+                removed_at: k.removed_at,
             })
             .collect())
     }

@@ -31,7 +31,8 @@ use crate::config::{ResourceServer, ServeArgs};
 use crate::feed::{Feed, Hub};
 use crate::keys::{Keys, KeysError};
 use crate::password::{HashError, Hasher};
-use crate::ratelimit::FailureLimiter;
+use crate::ratelimit::Limiter;
+use crate::seal::Sealer;
 use crate::store::{Store, StoreError};
 use crate::time::Millis;
 
@@ -45,6 +46,9 @@ const SPENT_TOKEN_RETENTION: Duration = Duration::from_secs(14 * 86_400);
 /// Device-stream events that are not revocations are kept this long, for streams that
 /// resume with `Last-Event-ID`.
 const EVENT_RETENTION: Duration = Duration::from_secs(3600);
+/// The feed counts as current while a catch-up succeeded this recently (followers
+/// catch up at least every `POSTGRES_POLL`) and notifications arrive.
+const FEED_CURRENT_WITHIN: Duration = Duration::from_secs(3 * crate::feed::POSTGRES_POLL.as_secs());
 /// How often entries that can no longer matter are pruned (feed, spent tokens,
 /// denylist, rate-limit windows).
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
@@ -64,6 +68,9 @@ pub enum AppError {
     InvalidCredentials,
     #[error("too many failed attempts")]
     TooManyAttempts(Duration),
+    /// The server is at capacity for this kind of work (password hashing): try again soon.
+    #[error("the server is busy")]
+    Busy(Duration),
     #[error("that email address is already registered")]
     EmailTaken,
     #[error("sign-up is closed on this server; ask its administrator for an account")]
@@ -74,18 +81,39 @@ pub enum AppError {
     /// quotes what was sent.
     #[error("{0}")]
     Invalid(String),
+    /// Text people will read contains a character that would mislead them.
+    #[error("{field} contains an invisible or direction-changing character (U+{code_point:04X})")]
+    Deceptive {
+        field: &'static str,
+        code_point: u32,
+    },
     #[error(transparent)]
     InvalidToken(#[from] TokenRejection),
     #[error("{0}")]
     InvalidGrant(&'static str),
     #[error("no such session")]
     NotFound,
+    /// A resource server's credentials are missing or wrong.
+    #[error("resource-server credentials are missing or wrong")]
+    InvalidClient,
     #[error("storage failed")]
     Store(#[from] StoreError),
     #[error("password hashing failed")]
-    Hash(#[from] HashError),
+    Hash(HashError),
     #[error("signing keys failed")]
     Keys(#[from] KeysError),
+}
+
+/// How long a client should wait when every hasher is busy.
+const BUSY_RETRY: Duration = Duration::from_secs(2);
+
+impl From<HashError> for AppError {
+    fn from(e: HashError) -> Self {
+        match e {
+            HashError::Busy => AppError::Busy(BUSY_RETRY),
+            other => AppError::Hash(other),
+        }
+    }
 }
 
 impl AppError {
@@ -107,16 +135,19 @@ pub struct Settings {
     pub access_ttl: Duration,
     pub refresh_idle_ttl: Duration,
     pub refresh_max_ttl: Duration,
-    pub refresh_grace: Duration,
     pub resource_servers: Vec<ResourceServer>,
     pub trust_forwarded_for: bool,
     /// How long revocation entries are kept: the longest an access token can live.
     pub retain: Duration,
     /// How often the revocation stream says it is alive when nothing else happens.
     pub feed_heartbeat: Duration,
+    pub signin_account_address_limit: u32,
     pub signin_account_limit: u32,
     pub signin_address_limit: u32,
     pub signin_window: Duration,
+    pub signup_address_limit: u32,
+    pub failure_address_limit: u32,
+    pub hash_concurrency: Option<usize>,
 }
 
 impl Settings {
@@ -128,14 +159,17 @@ impl Settings {
             access_ttl: args.access_ttl,
             refresh_idle_ttl: args.refresh_idle_ttl,
             refresh_max_ttl: args.refresh_max_ttl,
-            refresh_grace: args.refresh_grace,
             resource_servers: args.resource_servers.clone(),
             trust_forwarded_for: args.trust_forwarded_for,
             retain: revocation_retention(args.access_ttl),
             feed_heartbeat: args.feed_heartbeat,
+            signin_account_address_limit: args.signin_account_address_limit,
             signin_account_limit: args.signin_account_limit,
             signin_address_limit: args.signin_address_limit,
             signin_window: args.signin_window,
+            signup_address_limit: args.signup_address_limit,
+            failure_address_limit: args.failure_address_limit,
+            hash_concurrency: args.hash_concurrency,
         }
     }
 }
@@ -147,6 +181,8 @@ pub fn revocation_retention(access_ttl: Duration) -> Duration {
 }
 
 pub struct App {
+    /// This process, as it claims its access-token lifetime in the database.
+    instance: String,
     settings: Settings,
     store: Store,
     keys: Keys,
@@ -155,9 +191,50 @@ pub struct App {
     feed: Arc<Feed>,
     shutdown: CancellationToken,
     hasher: Hasher,
-    account_failures: FailureLimiter,
-    address_failures: FailureLimiter,
+    limits: Limits,
     expect: Expectations,
+}
+
+/// Every attempt limit of the server (see docs/API.md, "Limits").
+#[derive(Debug)]
+struct Limits {
+    /// Failed sign-ins per (account, address): strict.
+    signin_pair: Limiter,
+    /// Failed sign-ins per account, all addresses: a high ceiling.
+    signin_account: Limiter,
+    /// Failed sign-ins per address, all accounts.
+    signin_address: Limiter,
+    /// Sign-ups per address.
+    signup_address: Limiter,
+    /// Failed refreshes and failed resource-server authentications per address.
+    failures_address: Limiter,
+}
+
+/// Sign-ups are counted per hour.
+const SIGNUP_WINDOW: Duration = Duration::from_secs(3600);
+
+impl Limits {
+    fn new(s: &Settings) -> Self {
+        Self {
+            signin_pair: Limiter::new(s.signin_account_address_limit, s.signin_window),
+            signin_account: Limiter::new(s.signin_account_limit, s.signin_window),
+            signin_address: Limiter::new(s.signin_address_limit, s.signin_window),
+            signup_address: Limiter::new(s.signup_address_limit, SIGNUP_WINDOW),
+            failures_address: Limiter::new(s.failure_address_limit, s.signin_window),
+        }
+    }
+
+    fn prune(&self, now: Instant) {
+        for l in [
+            &self.signin_pair,
+            &self.signin_account,
+            &self.signin_address,
+            &self.signup_address,
+            &self.failures_address,
+        ] {
+            l.prune(now);
+        }
+    }
 }
 
 impl std::fmt::Debug for App {
@@ -171,27 +248,34 @@ impl std::fmt::Debug for App {
 impl App {
     pub async fn new(
         settings: Settings,
+        sealer: Sealer,
         store: Store,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>> {
-        let keys = Keys::load_or_create(&store, settings.access_ttl).await?;
-        let denylist = Arc::new(RwLock::new(Denylist::new()));
+        let keys = Keys::load_or_create(&store, sealer, settings.access_ttl).await?;
+        let denylist = Arc::new(RwLock::new(Denylist::with_leeway(LEEWAY_SECS)));
         let hub = Arc::new(Hub::default());
-        let feed = Feed::load(store.clone(), denylist.clone(), hub.clone()).await?;
+        let feed = Feed::load(store.clone(), keys.clone(), denylist.clone(), hub.clone()).await?;
+        let instance = uuid::Uuid::now_v7().to_string();
+        store
+            .claim_access_ttl(&instance, settings.access_ttl, Millis::now())
+            .await?;
         let expect = Expectations {
             issuer: settings.issuer.clone(),
             audience: settings.audience.clone(),
             leeway_secs: LEEWAY_SECS,
+            // Tokens are issued with this lifetime; one that claims longer could outlive
+            // the revocation entries, which are kept only that long.
+            max_lifetime_secs: Some(settings.access_ttl.as_secs().try_into().unwrap_or(i64::MAX)),
+        };
+        let hasher = match settings.hash_concurrency {
+            Some(n) => Hasher::with_concurrency(n),
+            None => Hasher::new(),
         };
         Ok(Arc::new(Self {
-            account_failures: FailureLimiter::new(
-                settings.signin_account_limit,
-                settings.signin_window,
-            ),
-            address_failures: FailureLimiter::new(
-                settings.signin_address_limit,
-                settings.signin_window,
-            ),
+            instance,
+            limits: Limits::new(&settings),
+            hasher,
             settings,
             store,
             keys,
@@ -199,7 +283,6 @@ impl App {
             hub,
             feed,
             shutdown,
-            hasher: Hasher::new(),
             expect,
         }))
     }
@@ -269,8 +352,15 @@ impl App {
         if dropped > 0 {
             tracing::debug!(dropped, "denylist entries expired");
         }
-        self.account_failures.prune(Instant::now());
-        self.address_failures.prune(Instant::now());
+        self.limits.prune(Instant::now());
+        // Still running: renew this instance's claim on the access-token lifetime.
+        if let Err(e) = self
+            .store
+            .claim_access_ttl(&self.instance, self.settings.access_ttl, now)
+            .await
+        {
+            tracing::warn!(error = %e, "renewing the access-token lifetime claim failed");
+        }
     }
 
     fn deny(&self) -> std::sync::RwLockReadGuard<'_, Denylist> {
@@ -337,16 +427,48 @@ impl App {
         Ok(claims)
     }
 
-    /// Resource-server Basic credentials, compared in constant time.
-    pub fn resource_server_ok(&self, name: &str, secret: &str) -> bool {
+    /// Whether this instance has applied everything committed to the feed until a few
+    /// seconds ago (what a revocation-stream heartbeat vouches for).
+    pub fn feed_is_current(&self) -> bool {
+        self.feed.is_current(FEED_CURRENT_WITHIN)
+    }
+
+    /// Whether an access token that verified earlier has been revoked since.
+    pub fn is_revoked(&self, claims: &Claims) -> bool {
+        self.deny().check(claims).is_err()
+    }
+
+    /// Authenticates a resource server (introspection, the revocation feed) by its
+    /// Basic credentials, compared in constant time. An address that keeps failing is
+    /// throttled, whatever it sends next.
+    pub fn authenticate_resource_server(
+        &self,
+        credentials: Option<(&str, &str)>,
+        ip: Option<std::net::IpAddr>,
+    ) -> Result<()> {
         use subtle::ConstantTimeEq as _;
-        let mut ok = subtle::Choice::from(0);
-        for rs in &self.settings.resource_servers {
-            let n = rs.name.as_bytes().ct_eq(name.as_bytes());
-            let s = rs.secret.as_bytes().ct_eq(secret.as_bytes());
-            ok |= n & s;
+        let address = ip.map(crate::ratelimit::address_key);
+        if let Some(a) = &address {
+            self.limits
+                .failures_address
+                .check(a, Instant::now())
+                .map_err(AppError::TooManyAttempts)?;
         }
-        ok.into()
+        let mut ok = subtle::Choice::from(0);
+        if let Some((name, secret)) = credentials {
+            for rs in &self.settings.resource_servers {
+                let n = rs.name.as_bytes().ct_eq(name.as_bytes());
+                let s = rs.secret.as_bytes().ct_eq(secret.as_bytes());
+                ok |= n & s;
+            }
+        }
+        if bool::from(ok) {
+            return Ok(());
+        }
+        if let Some(a) = &address {
+            self.limits.failures_address.record(a, Instant::now());
+        }
+        Err(AppError::InvalidClient)
     }
 
     // ----- discovery and health ----------------------------------------------------
@@ -368,6 +490,7 @@ impl App {
             token_endpoint_auth_signing_alg_values_supported: vec![],
             openapi_uri: Some(format!("{base}/openapi.json")),
             access_token_audience: Some(self.settings.audience.clone()),
+            access_token_lifetime: Some(self.settings.access_ttl.as_secs()),
         }
     }
 

@@ -57,6 +57,7 @@ impl App {
                 Some(RevocationEvent::Session(s)) => out.sessions.push(s),
                 Some(RevocationEvent::Token(t)) => out.tokens.push(t),
                 Some(RevocationEvent::Account(a)) => out.accounts.push(a),
+                Some(RevocationEvent::Key(k)) => out.keys.push(k),
                 None => {}
             }
         }

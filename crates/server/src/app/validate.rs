@@ -19,12 +19,20 @@ pub fn normalize_email(email: &str) -> Option<String> {
         && !domain.contains('@')
         && !domain.starts_with('.')
         && !domain.ends_with('.')
-        && !e.chars().any(|c| c.is_whitespace() || c.is_control());
+        && !e
+            .chars()
+            .any(|c| c.is_whitespace() || proto::text::is_deceptive(c));
     valid.then_some(e)
 }
 
 pub(super) fn validate_name(name: &str) -> Result<String> {
-    let name = name.trim();
+    if let Some(c) = proto::text::first_deceptive(name) {
+        return Err(AppError::Deceptive {
+            field: "The device name",
+            code_point: c as u32,
+        });
+    }
+    let name = proto::text::normalize_spaces(name);
     if name.is_empty() {
         return Err(AppError::Invalid(
             "The device name must not be empty.".into(),
@@ -35,32 +43,35 @@ pub(super) fn validate_name(name: &str) -> Result<String> {
             "The device name must be at most {MAX_DEVICE_NAME_CHARS} characters."
         )));
     }
-    if name.chars().any(char::is_control) {
-        return Err(AppError::Invalid(
-            "The device name must not contain control characters.".into(),
-        ));
-    }
-    Ok(name.to_owned())
+    Ok(name.into_owned())
 }
 
 pub(super) fn validate_device(d: Device) -> Result<Device> {
     let name = validate_name(&d.name)?;
-    for (field, value) in [
-        ("platform", &d.platform),
-        ("os_version", &d.os_version),
-        ("app_version", &d.app_version),
-    ] {
-        if value.chars().count() > MAX_DEVICE_FIELD_CHARS || value.chars().any(char::is_control) {
+    let mut fields = [d.platform, d.os_version, d.app_version];
+    for (field, value) in ["device.platform", "device.os_version", "device.app_version"]
+        .into_iter()
+        .zip(&mut fields)
+    {
+        if let Some(c) = proto::text::first_deceptive(value) {
+            return Err(AppError::Deceptive {
+                field,
+                code_point: c as u32,
+            });
+        }
+        *value = proto::text::normalize_spaces(value).into_owned();
+        if value.chars().count() > MAX_DEVICE_FIELD_CHARS {
             return Err(AppError::Invalid(format!(
-                "device.{field} must be at most {MAX_DEVICE_FIELD_CHARS} printable characters."
+                "{field} must be at most {MAX_DEVICE_FIELD_CHARS} characters."
             )));
         }
     }
+    let [platform, os_version, app_version] = fields;
     Ok(Device {
         name,
-        platform: d.platform.trim().to_owned(),
-        os_version: d.os_version.trim().to_owned(),
-        app_version: d.app_version.trim().to_owned(),
+        platform,
+        os_version,
+        app_version,
     })
 }
 
@@ -82,6 +93,7 @@ mod tests {
             "a b@example.com",
             "ann@@x",
             "ann@.x",
+            "ann\u{200B}@example.com",
         ] {
             assert_eq!(normalize_email(bad), None, "{bad:?}");
         }
@@ -94,5 +106,21 @@ mod tests {
         assert!(validate_name(&"x".repeat(101)).is_err());
         assert!(validate_name("bell\u{7}").is_err());
         assert!(validate_name("Łukasz's 📱").is_ok());
+        assert_eq!(
+            validate_name("Work\u{00A0}\u{3000}laptop").unwrap(),
+            "Work laptop"
+        );
+        for deceptive in [
+            "\u{202E}gnp.exe",
+            "Work\u{200B}laptop",
+            "\u{2066}Phone\u{2069}",
+            "Tablet\u{2028}",
+            "\u{FEFF}Laptop",
+        ] {
+            assert!(
+                matches!(validate_name(deceptive), Err(AppError::Deceptive { .. })),
+                "{deceptive:?}"
+            );
+        }
     }
 }

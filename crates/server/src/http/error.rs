@@ -95,6 +95,19 @@ impl From<AppError> for ApiError {
                 err.retry_after = Some(wait);
                 err
             }
+            AppError::Busy(wait) => {
+                let mut err = ApiError::new(
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    ErrorCode::TemporarilyUnavailable,
+                    format!(
+                        "The server is busy checking passwords. Try again in {} seconds.",
+                        wait.as_secs().max(1)
+                    ),
+                );
+                err.retry_after = Some(wait);
+                err
+            }
+            AppError::InvalidClient => ApiError::invalid_client(),
             AppError::EmailTaken => ApiError::new(
                 StatusCode::CONFLICT,
                 ErrorCode::EmailTaken,
@@ -114,6 +127,10 @@ impl From<AppError> for ApiError {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 ErrorCode::ValidationFailed,
                 why,
+            ),
+            e @ AppError::Deceptive { .. } => ApiError::bad_request(
+                ErrorCode::ValidationFailed,
+                format!("{e}; use only visible characters."),
             ),
             AppError::InvalidToken(why) => ApiError::invalid_token(why.to_string()),
             AppError::InvalidGrant(why) => ApiError::bad_request(ErrorCode::InvalidGrant, why),

@@ -1,4 +1,8 @@
 //! `GET /v1/events`: the device's live event stream (Server-Sent Events).
+//!
+//! A stream lives only as long as the right to read it: it ends when the access token
+//! it was opened with expires or is revoked, or its session or account is signed out.
+//! The client reconnects with a fresh token and resumes with `Last-Event-ID`.
 
 use std::convert::Infallible;
 use std::sync::Arc;
@@ -33,6 +37,12 @@ pub async fn stream(
         None => Vec::new(),
     };
     let state = StreamState {
+        expires: tokio::time::Instant::now()
+            + std::time::Duration::from_secs(
+                u64::try_from(caller.exp - crate::time::Millis::now().secs()).unwrap_or(0),
+            ),
+        claims: caller.clone(),
+        check: tokio::time::interval(RECHECK_EVERY),
         sid: caller.sid,
         hello: true,
         backlog: backlog.into_iter(),
@@ -49,7 +59,14 @@ pub async fn stream(
     Ok(sse.into_response())
 }
 
+/// How often an open stream checks that its token has not been revoked since.
+const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
 struct StreamState {
+    /// The token the stream was opened with, and when it expires.
+    claims: proto::tokens::Claims,
+    expires: tokio::time::Instant,
+    check: tokio::time::Interval,
     sid: SessionId,
     hello: bool,
     backlog: std::vec::IntoIter<StreamEvent>,
@@ -81,6 +98,15 @@ fn events(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>
         loop {
             let next = tokio::select! {
                 _ = st.app.shutdown().cancelled() => return None,
+                // The right to read ends with the token: the client reconnects with a
+                // fresh one and resumes from its last event.
+                () = tokio::time::sleep_until(st.expires) => return None,
+                _ = st.check.tick() => {
+                    if st.app.is_revoked(&st.claims) {
+                        return None;
+                    }
+                    continue;
+                }
                 r = st.rx.recv() => r,
             };
             match next {

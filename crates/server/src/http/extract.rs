@@ -26,8 +26,20 @@ fn content_type_is(parts_ct: Option<&header::HeaderValue>, expected: &str) -> bo
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(expected))
 }
 
+/// A request body must arrive whole within this.
+const BODY_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
 async fn body_bytes(req: Request, state: &Arc<App>, oauth: bool) -> Result<Bytes, ApiError> {
-    Bytes::from_request(req, state).await.map_err(|rejection| {
+    let read = tokio::time::timeout(BODY_READ_TIMEOUT, Bytes::from_request(req, state))
+        .await
+        .map_err(|_| {
+            ApiError::new(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::RequestTimeout,
+                "The request body did not arrive in time.",
+            )
+        })?;
+    read.map_err(|rejection| {
         if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
             let code = if oauth {
                 ErrorCode::InvalidRequest
@@ -66,50 +78,76 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for JsonBody<T> {
             ));
         }
         let bytes = body_bytes(req, state, false).await?;
-        serde_json::from_slice(&bytes).map(JsonBody).map_err(|e| {
-            use serde_json::error::Category;
-            match e.classify() {
-                Category::Syntax | Category::Eof | Category::Io => ApiError::bad_request(
-                    ErrorCode::InvalidJson,
-                    format!(
-                        "The body is not valid JSON (line {}, column {}).",
-                        e.line(),
-                        e.column()
-                    ),
-                ),
-                // Well-formed JSON of the wrong shape: serde's message names the field
-                // and never echoes a value.
-                Category::Data => ApiError::bad_request(
-                    ErrorCode::InvalidRequest,
-                    format!(
-                        "The request is missing a field or has one of the wrong type: {}",
-                        data_error_text(&e)
-                    ),
-                ),
-            }
-        })
+        let mut de = serde_json::Deserializer::from_slice(&bytes);
+        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e))?;
+        // Only whitespace may follow the value.
+        de.end().map_err(|e| syntax_error(&e))?;
+        Ok(JsonBody(value))
     }
 }
 
-/// serde's data errors can quote the value that was sent (`invalid type: integer
-/// `12345678`...`), which may be a password. Field names are kept, quoted values go.
-fn data_error_text(e: &serde_json::Error) -> String {
-    let msg = e.to_string();
-    let msg = msg.split(" at line ").next().unwrap_or_default();
-    if msg.starts_with("missing field") {
-        return format!("{msg}.");
-    }
-    let mut out = String::with_capacity(msg.len());
-    let mut quoted = false;
-    for c in msg.chars() {
-        if c == '`' {
-            quoted = !quoted;
-        } else if !quoted {
-            out.push(c);
+/// The error for a JSON body that did not deserialize. Built from the field's path and
+/// the error's category only: serde's own messages can quote the value that was sent
+/// (`invalid type: string "…"`), which may be a password.
+fn json_error(e: &serde_path_to_error::Error<serde_json::Error>) -> ApiError {
+    use serde_json::error::Category;
+    let inner = e.inner();
+    match inner.classify() {
+        Category::Syntax | Category::Eof | Category::Io => syntax_error(inner),
+        Category::Data => {
+            let path = field_path(e.path());
+            // "missing field `name`": the name is one of ours, from the schema.
+            let missing = inner
+                .to_string()
+                .strip_prefix("missing field `")
+                .and_then(|rest| rest.split('`').next().map(str::to_owned));
+            let text = match (missing, path.is_empty()) {
+                (Some(field), true) => format!("The field `{field}` is missing."),
+                (Some(field), false) => format!("The field `{path}.{field}` is missing."),
+                (None, true) => "The body must be a JSON object of the documented shape.".into(),
+                (None, false) => format!("The field `{path}` has the wrong type or value."),
+            };
+            ApiError::bad_request(ErrorCode::InvalidRequest, text)
         }
     }
-    let out = out.replace(" ,", ",").replace("  ", " ");
-    format!("{}.", out.trim())
+}
+
+fn syntax_error(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        ErrorCode::InvalidJson,
+        format!(
+            "The body is not valid JSON (line {}, column {}).",
+            e.line(),
+            e.column()
+        ),
+    )
+}
+
+/// `device.name`, from the path serde followed. Only the names of our own fields and
+/// array indices can appear here (unknown fields are ignored, never reported).
+fn field_path(path: &serde_path_to_error::Path) -> String {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for segment in path.iter() {
+        match segment {
+            Segment::Seq { index } => out.push_str(&format!("[{index}]")),
+            // An enum's variant name is the value that was sent: never shown.
+            Segment::Enum { .. } => {}
+            Segment::Map { key } => {
+                if !out.is_empty() {
+                    out.push('.');
+                }
+                // Map keys could come from the request; ours are field names.
+                if key.len() <= 32 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+                    out.push_str(key);
+                } else {
+                    out.push('…');
+                }
+            }
+            Segment::Unknown => {}
+        }
+    }
+    out
 }
 
 /// A form body (`application/x-www-form-urlencoded`), as the OAuth endpoints take.
@@ -186,6 +224,9 @@ impl FromRequestParts<Arc<App>> for ResourceServerAuth {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
+        let ClientIp(ip) = ClientIp::from_request_parts(parts, app)
+            .await
+            .unwrap_or(ClientIp(None));
         let creds = parts
             .headers
             .get(header::AUTHORIZATION)
@@ -198,20 +239,13 @@ impl FromRequestParts<Arc<App>> for ResourceServerAuth {
                     .ok()
             })
             .and_then(|raw| String::from_utf8(raw).ok());
-        let ok = creds
+        // RFC 6749 §2.3.1: client credentials are form-urlencoded inside Basic.
+        let pair = creds
             .as_deref()
             .and_then(|c| c.split_once(':'))
-            .is_some_and(|(name, secret)| {
-                // RFC 6749 §2.3.1: client credentials are form-urlencoded inside Basic.
-                let name = urldecode(name);
-                let secret = urldecode(secret);
-                app.resource_server_ok(&name, &secret)
-            });
-        if ok {
-            Ok(ResourceServerAuth)
-        } else {
-            Err(ApiError::invalid_client())
-        }
+            .map(|(name, secret)| (urldecode(name), urldecode(secret)));
+        app.authenticate_resource_server(pair.as_ref().map(|(n, s)| (n.as_str(), s.as_str())), ip)?;
+        Ok(ResourceServerAuth)
     }
 }
 

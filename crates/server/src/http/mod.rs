@@ -3,6 +3,7 @@
 mod error;
 mod events;
 mod extract;
+pub mod listener;
 mod openapi;
 mod revocations;
 
@@ -32,7 +33,14 @@ use crate::app::App;
 /// streams open (API.md: at least every 15 s).
 const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 
+/// Every request but an event stream is answered within this, or gets a 503.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
 pub fn router(app: Arc<App>) -> Router {
+    // Event streams stay open as long as their token allows: no request timeout.
+    let streams = Router::new()
+        .route("/v1/events", get(events::stream))
+        .route("/v1/revocations/stream", get(revocations::stream));
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/jwks.json", get(jwks))
@@ -42,13 +50,13 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/sessions", post(sign_in).get(list_sessions))
         .route("/v1/sessions/revoke", post(revoke_scope))
         .route("/v1/sessions/{id}", patch(rename_session).delete(delete_session))
-        .route("/v1/events", get(events::stream))
         .route("/v1/activity", get(activity))
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/oauth/introspect", post(introspect))
         .route("/v1/revocations", get(revocations::page))
-        .route("/v1/revocations/stream", get(revocations::stream))
+        .route_layer(axum::middleware::from_fn(request_timeout))
+        .merge(streams)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
@@ -66,6 +74,22 @@ pub fn router(app: Arc<App>) -> Router {
                 }),
         )
         .with_state(app)
+}
+
+async fn request_timeout(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    match tokio::time::timeout(REQUEST_TIMEOUT, next.run(req)).await {
+        Ok(res) => res,
+        Err(_) => {
+            tracing::warn!("a request took longer than the request timeout");
+            let mut e = ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::TemporarilyUnavailable,
+                "The server could not answer in time; try again shortly.",
+            );
+            e.retry_after = Some(Duration::from_secs(5));
+            e.into_response()
+        }
+    }
 }
 
 async fn not_found() -> ApiError {
@@ -116,9 +140,10 @@ async fn health(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, 
 
 async fn create_account(
     State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
     JsonBody(req): JsonBody<CreateAccountRequest>,
 ) -> Result<Response, ApiError> {
-    let user_id = app.create_account(&req.email, &req.password).await?;
+    let user_id = app.create_account(&req.email, &req.password, ip).await?;
     Ok(no_store(
         StatusCode::CREATED,
         CreateAccountResponse { user_id },
@@ -235,10 +260,11 @@ fn token_param(form: TokenParam) -> Result<String, ApiError> {
 
 async fn revoke(
     State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
     FormBody(form): FormBody<TokenParam>,
 ) -> Result<Response, ApiError> {
     let token = token_param(form)?;
-    app.revoke_token(&token).await?;
+    app.revoke_token(&token, ip).await?;
     Ok(no_store(StatusCode::OK, serde_json::json!({})))
 }
 

@@ -105,7 +105,11 @@ fn entries(state: FeedStream) -> impl Stream<Item = Result<SseEvent, Infallible>
                 return Some((Ok(ev), st));
             }
         }
-        if !st.caught_up {
+        // A heartbeat means "this instance has every revocation committed until a
+        // moment ago": sent only while its feed follower is current (its database and
+        // notification link answer), so a guard fed by a cut-off instance hears silence
+        // and fails closed rather than trusting a stale denylist.
+        if !st.caught_up && st.app.feed_is_current() {
             // The backlog is done: a heartbeat right away tells the guard it has
             // everything up to the moment it connected.
             st.caught_up = true;
@@ -114,7 +118,13 @@ fn entries(state: FeedStream) -> impl Stream<Item = Result<SseEvent, Infallible>
         loop {
             let next = tokio::select! {
                 _ = st.app.shutdown().cancelled() => return None,
-                _ = tokio::time::sleep(st.heartbeat) => return Some((Ok(heartbeat_event()), st)),
+                _ = tokio::time::sleep(st.heartbeat) => {
+                    if st.app.feed_is_current() {
+                        st.caught_up = true;
+                        return Some((Ok(heartbeat_event()), st));
+                    }
+                    continue;
+                }
                 r = st.rx.recv() => r,
             };
             match next {

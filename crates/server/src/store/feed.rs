@@ -34,6 +34,8 @@ pub enum FeedKind {
     SessionRevoked(SessionId),
     TokenRevoked(Jti),
     AccountNotBefore(Millis),
+    /// A compromised signing key, removed: every token it signed is refused.
+    KeyRemoved(String),
     Event,
 }
 
@@ -45,7 +47,9 @@ impl FeedEntry {
 
     /// The entry as resource servers see it; `None` for plain device events.
     pub fn to_revocation(&self) -> Option<proto::revocations::RevocationEvent> {
-        use proto::revocations::{AccountNotBefore, RevocationEvent, RevokedSession, RevokedToken};
+        use proto::revocations::{
+            AccountNotBefore, RevocationEvent, RevokedKey, RevokedSession, RevokedToken,
+        };
         Some(match &self.kind {
             FeedKind::SessionRevoked(sid) => RevocationEvent::Session(RevokedSession {
                 sid: *sid,
@@ -60,6 +64,10 @@ impl FeedEntry {
                 sub: self.user_id,
                 not_before: nb.to_datetime(),
                 until: Some(self.expires_at.to_datetime()),
+            }),
+            FeedKind::KeyRemoved(kid) => RevocationEvent::Key(RevokedKey {
+                kid: kid.clone(),
+                at: self.at.to_datetime(),
             }),
             FeedKind::Event => return None,
         })
@@ -78,6 +86,7 @@ struct FeedRow {
     expires_at: i64,
     event_name: Option<String>,
     event: Option<String>,
+    kid: Option<String>,
 }
 
 impl TryFrom<FeedRow> for FeedEntry {
@@ -98,6 +107,11 @@ impl TryFrom<FeedRow> for FeedEntry {
                 r.not_before
                     .ok_or(StoreError::Corrupt("feed entry without instant"))?,
             )),
+            "key_removed" => FeedKind::KeyRemoved(
+                r.kid
+                    .clone()
+                    .ok_or(StoreError::Corrupt("feed entry without key id"))?,
+            ),
             "event" => FeedKind::Event,
             _ => return Err(StoreError::Corrupt("unknown feed entry kind")),
         };
@@ -128,7 +142,7 @@ pub struct FeedPage {
 }
 
 const FEED_COLUMNS: &str =
-    "id, at, user_id, kind, session_id, jti, not_before, expires_at, event_name, event";
+    "id, at, user_id, kind, session_id, jti, not_before, expires_at, event_name, event, kid";
 
 /// Rows a follower cannot read (written by a newer version, or damaged) are skipped with
 /// an error in the log: one bad row must never freeze the feed for everyone behind it.
@@ -283,6 +297,27 @@ pub(super) async fn insert_account_not_before(
     .bind(now.0)
     .bind(user_id.to_string())
     .bind(not_before.0)
+    .bind(expires_at.0)
+    .execute(&mut *tx)
+    .await?;
+    Ok(())
+}
+
+/// Feed entries that concern no account carry this user id.
+pub const NO_ACCOUNT: &str = "00000000-0000-0000-0000-000000000000";
+
+pub(super) async fn insert_key_removed(
+    tx: &mut AnyConnection,
+    now: Millis,
+    kid: &str,
+    expires_at: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO feed (at, user_id, kind, kid, expires_at) VALUES ($1, $2, 'key_removed', $3, $4)",
+    )
+    .bind(now.0)
+    .bind(NO_ACCOUNT)
+    .bind(kid)
     .bind(expires_at.0)
     .execute(&mut *tx)
     .await?;
