@@ -8,7 +8,8 @@
 // One entry per command: its description, then `name(Arguments) -> Answer;`, or
 // `name() -> Answer;` when it takes no arguments. `Arguments` is the struct the whole
 // argument object is read into (`ipc::Args`); `Answer` what it resolves with (a
-// failure rejects with `AppError`).
+// failure rejects with `AppError`). The type names are those of `crate::ipc` and of
+// proto (`SessionInfo`, `ActivityEvent`), in scope wherever the list is expanded.
 
 macro_rules! app_commands {
     ($then:ident) => {

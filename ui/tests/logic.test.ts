@@ -156,6 +156,12 @@ describe("errorMessage", () => {
     expect(errorMessage({ code: "server_error", message: "boom" }, "devices")).toMatch(/server had a problem/);
   });
 
+  it("has words for a settings file the app cannot use", () => {
+    expect(errorMessage({ code: "config_error", message: "config file /home/ada/x.toml: denied" }, "start")).toBe(
+      "The app could not read or write its settings file. (config file /home/ada/x.toml: denied)",
+    );
+  });
+
   it("falls back to the backend's message, then to a generic one", () => {
     expect(errorMessage({ code: "something_new", message: "Disk full" }, "devices")).toBe("Disk full");
     expect(errorMessage({ code: "something_new", message: "" }, "devices")).toBe("Something went wrong. Try again.");
