@@ -2,20 +2,10 @@
 //! permission (`allow-<command>`) that capabilities/main-window.json grants to the
 //! main window only.
 
-/// Keep in step with `app::COMMANDS` and the `generate_handler!` list in src/lib.rs.
-const COMMANDS: &[&str] = &[
-    "app_state",
-    "sign_in",
-    "list_devices",
-    "rename_device",
-    "sign_out_device",
-    "sign_out_others",
-    "sign_out_everywhere",
-    "sign_out",
-    "activity",
-    "dismiss_notice",
-    "first_paint",
-];
+// The one list of commands (a build script cannot import its own crate).
+include!("src/command_list.rs");
+
+const COMMANDS: &[&str] = app_commands!(command_names);
 
 fn main() {
     let dist = std::path::Path::new("../ui/dist/index.html");

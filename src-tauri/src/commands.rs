@@ -1,14 +1,18 @@
-//! The commands of docs/app-ipc.md. Each one: find the session, call the client,
+//! The commands of src/command_list.rs. Each one: find the session, call the client,
 //! translate the answer. Failures reject with the `AppError` object.
 
+use chrono::Local;
 use client::{ClientError, Session};
+use proto::SessionId;
 use proto::activity::ActivityEvent;
 use proto::sessions::SessionInfo;
-use proto::{Password, SessionId};
 use tauri::State;
 
 use crate::AppContext;
-use crate::ipc::{AppState, CommandResult, Revoked, Screen};
+use crate::ipc::{
+    AppState, Args, CommandResult, DeviceArgs, FirstPaintArgs, RenameDeviceArgs, Revoked,
+    SignInArgs,
+};
 
 /// The signed-in session this window shows (`not_signed_in` if none).
 async fn session(ctx: &AppContext) -> CommandResult<Session> {
@@ -17,7 +21,8 @@ async fn session(ctx: &AppContext) -> CommandResult<Session> {
 
 /// `AppState` as the client reports it (keychain and config file, no network).
 pub(crate) async fn state(ctx: &AppContext) -> CommandResult<AppState> {
-    Ok(ctx.manager.status(ctx.server().as_deref()).await?.into())
+    let status = ctx.manager.status(ctx.server().as_deref()).await?;
+    Ok(AppState::new(status, &Local::now()))
 }
 
 /// Ids come from the device list; one that is not even an id names no device.
@@ -33,15 +38,17 @@ pub async fn app_state(ctx: State<'_, AppContext>) -> CommandResult<AppState> {
 #[tauri::command]
 pub async fn sign_in(
     ctx: State<'_, AppContext>,
-    server_url: String,
-    email: String,
-    password: String,
-    device_name: Option<String>,
+    args: Args<SignInArgs>,
 ) -> CommandResult<AppState> {
-    let password = Password::new(password);
+    let Args(args) = args;
     let session = ctx
         .manager
-        .sign_in(&server_url, &email, &password, device_name.as_deref())
+        .sign_in(
+            &args.server_url,
+            &args.email,
+            &args.password,
+            args.device_name.as_deref(),
+        )
         .await?;
     ctx.set_server(session.server());
     session.start_events();
@@ -56,16 +63,20 @@ pub async fn list_devices(ctx: State<'_, AppContext>) -> CommandResult<Vec<Sessi
 #[tauri::command]
 pub async fn rename_device(
     ctx: State<'_, AppContext>,
-    id: String,
-    name: String,
+    args: Args<RenameDeviceArgs>,
 ) -> CommandResult<SessionInfo> {
-    let id = device_id(&id)?;
-    Ok(session(&ctx).await?.rename_device(id, &name).await?)
+    let Args(args) = args;
+    let id = device_id(&args.id)?;
+    Ok(session(&ctx).await?.rename_device(id, &args.name).await?)
 }
 
 #[tauri::command]
-pub async fn sign_out_device(ctx: State<'_, AppContext>, id: String) -> CommandResult<()> {
-    let id = device_id(&id)?;
+pub async fn sign_out_device(
+    ctx: State<'_, AppContext>,
+    args: Args<DeviceArgs>,
+) -> CommandResult<()> {
+    let Args(args) = args;
+    let id = device_id(&args.id)?;
     Ok(session(&ctx).await?.sign_out_device(id).await?)
 }
 
@@ -100,6 +111,11 @@ pub async fn dismiss_notice(ctx: State<'_, AppContext>) -> CommandResult<AppStat
 
 /// The web view painted its first screen (once per start; later calls are ignored).
 #[tauri::command]
-pub fn first_paint(ctx: State<'_, AppContext>, screen: Screen, rows: u32) {
-    ctx.first_paint(screen, rows);
+pub async fn first_paint(
+    ctx: State<'_, AppContext>,
+    args: Args<FirstPaintArgs>,
+) -> CommandResult<()> {
+    let Args(args) = args;
+    ctx.first_paint(args.screen, args.rows);
+    Ok(())
 }

@@ -1,14 +1,14 @@
-//! Client events → app events (docs/app-ipc.md), and the OS notification when this
+//! Client events → app events (`ipc::AppEvent`), and the OS notification when this
 //! device was signed out from elsewhere.
 
-use client::{ClientEvent, SessionManager, SignedOutNotice};
+use client::{ClientEvent, SessionManager};
 use proto::events::Event;
 use tauri::{AppHandle, Emitter, Manager, Runtime};
 use tauri_plugin_notification::NotificationExt;
 use tokio::sync::broadcast::error::RecvError;
 
 use crate::AppContext;
-use crate::ipc::{DevicesChanged, event};
+use crate::ipc::{AppEvent, DevicesChanged, SignedOutNotice};
 
 /// Starts passing client events on, and picks up where the last run stopped: the
 /// remembered sign-in starts following its event stream, and logouts still waiting
@@ -40,7 +40,6 @@ async fn forward<R: Runtime>(
                 );
                 emit(
                     &app,
-                    event::DEVICES_CHANGED,
                     DevicesChanged {
                         reason: Event::SESSION_REVOKED,
                     },
@@ -57,17 +56,17 @@ async fn pass_on<R: Runtime>(app: &AppHandle<R>, e: ClientEvent) {
         ClientEvent::SignedOut { notice, .. } => {
             // The client has already wiped the keychain entry, so `app_state` answers
             // `signed_in: false` by now, as the UI expects when this arrives.
+            let notice = SignedOutNotice::new(notice, &chrono::Local::now());
             notify_os(app, &notice);
-            emit(app, event::SIGNED_OUT, &notice);
+            emit(app, notice);
             emit_state(app).await;
         }
         ClientEvent::Remote { event: remote, .. } => {
             if let Event::SecurityAlert(alert) = &remote {
-                emit(app, event::SECURITY_ALERT, alert);
+                emit(app, alert.clone());
             }
             emit(
                 app,
-                event::DEVICES_CHANGED,
                 DevicesChanged {
                     reason: remote.name(),
                 },
@@ -78,47 +77,29 @@ async fn pass_on<R: Runtime>(app: &AppHandle<R>, e: ClientEvent) {
     }
 }
 
-fn emit<R: Runtime, S: serde::Serialize + Clone>(app: &AppHandle<R>, name: &str, payload: S) {
-    if let Err(e) = app.emit(name, payload) {
-        tracing::warn!(event = name, error = %e, "could not emit an event to the web view");
+fn emit<R: Runtime, E: AppEvent>(app: &AppHandle<R>, payload: E) {
+    if let Err(e) = app.emit(E::NAME, payload) {
+        tracing::warn!(event = E::NAME, error = %e, "could not emit an event to the web view");
     }
 }
 
 async fn emit_state<R: Runtime>(app: &AppHandle<R>) {
     let ctx = app.state::<AppContext>();
     match crate::commands::state(&ctx).await {
-        Ok(state) => emit(app, event::STATE_CHANGED, state),
+        Ok(state) => emit(app, state),
         Err(e) => tracing::warn!(error = %e.0.message, "could not read the app state"),
     }
 }
 
+/// The OS notification: the same sentence as the notice on the sign-in screen.
 fn notify_os<R: Runtime>(app: &AppHandle<R>, notice: &SignedOutNotice) {
     let shown = app
         .notification()
         .builder()
         .title("Signed out of Session Manager")
-        .body(notification_text(notice))
+        .body(&notice.message)
         .show();
     if let Err(e) = shown {
         tracing::warn!(error = %e, "could not show the OS notification");
     }
-}
-
-/// "This device was signed out from Work laptop at 14:03." (the wording of the UI's notice).
-pub fn notification_text(notice: &SignedOutNotice) -> String {
-    let at = notice.at.with_timezone(&chrono::Local).format("%H:%M");
-    let by = notice
-        .by_device_name
-        .as_deref()
-        .map(|name| format!(" from {name}"))
-        .unwrap_or_default();
-    let why = match notice.reason.as_str() {
-        "refresh_token_reuse" => {
-            " Its sign-in was used from somewhere else, so it was ended to be safe."
-        }
-        "signed_out_everywhere" => " Every device of the account was signed out.",
-        "admin" => " An administrator ended the session.",
-        _ => "",
-    };
-    format!("This device was signed out{by} at {at}.{why} Its saved sign-in has been removed.")
 }

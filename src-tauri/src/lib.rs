@@ -1,5 +1,5 @@
-//! The Session Manager desktop app: Tauri commands and events of docs/app-ipc.md,
-//! each a thin translation over `crates/client`.
+//! The Session Manager desktop app: Tauri commands and events, each a thin translation
+//! over `crates/client`.
 //!
 //! Nothing here decides anything: the client library owns the keychain, tokens,
 //! refreshing, logout with pending revocation and the event stream. This crate only
@@ -7,35 +7,68 @@
 //! - passes client events on to the web view (and to the OS as a notification when
 //!   this device was signed out from elsewhere).
 //!
-//! The web view never receives a token: every type that crosses IPC is listed in
-//! [`ipc`], and none of them has a token field.
+//! The contract with the web view is written once, here: the commands in
+//! `command_list.rs`, the types and events in [`ipc`]. The UI's TypeScript types are
+//! generated from them (`ui/src/generated`), and tests check the capability file,
+//! `ui/src/ipc.ts` and `docs/app-ipc.md` against them. The web view never receives a
+//! token: none of the types in [`ipc`] has a token field.
 
+#[macro_use]
+mod command_list;
 pub mod commands;
+#[cfg(test)]
+mod contract;
 pub mod events;
 pub mod ipc;
 
+use std::future::Future;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Instant;
 
 use client::SessionManager;
-use tauri::{Builder, Manager, Runtime};
+use tauri::{Builder, Manager, Runtime, State};
+
+use crate::ipc::{Args, CommandResult};
 
 /// The commands, as `build.rs` declares them to Tauri's ACL and the main window's
-/// capability grants them. Tests check that the three lists agree.
-pub const COMMANDS: &[&str] = &[
-    "app_state",
-    "sign_in",
-    "list_devices",
-    "rename_device",
-    "sign_out_device",
-    "sign_out_others",
-    "sign_out_everywhere",
-    "sign_out",
-    "activity",
-    "dismiss_notice",
-    "first_paint",
-];
+/// capability grants them.
+pub const COMMANDS: &[&str] = app_commands!(command_names);
+
+/// The invoke handler of every command in the list.
+macro_rules! invoke_handler {
+    ($($(#[doc = $doc:literal])* $name:ident($($args:ty)?) -> $answer:ty;)*) => {
+        tauri::generate_handler![$(commands::$name),*]
+    };
+}
+
+/// Each command has the signature its entry in the list declares, or the crate does
+/// not compile: the generated TypeScript cannot promise what a command does not do.
+macro_rules! check_signatures {
+    ($($(#[doc = $doc:literal])* $name:ident($($args:ty)?) -> $answer:ty;)*) => {
+        const _: fn() = || {
+            use proto::activity::ActivityEvent;
+            use proto::sessions::SessionInfo;
+            use crate::ipc::*;
+            $(check_signatures!(@one commands::$name, ($($args)?), $answer);)*
+        };
+    };
+    (@one $command:path, (), $answer:ty) => {
+        answers::<$answer, _>($command)
+    };
+    (@one $command:path, ($args:ty), $answer:ty) => {
+        takes_and_answers::<$args, $answer, _>($command)
+    };
+}
+
+fn answers<A, F: Future<Output = CommandResult<A>>>(_: fn(State<'static, AppContext>) -> F) {}
+
+fn takes_and_answers<T, A, F: Future<Output = CommandResult<A>>>(
+    _: fn(State<'static, AppContext>, Args<T>) -> F,
+) {
+}
+
+app_commands!(check_signatures);
 
 /// The label of the one window that may talk to the Rust side.
 pub const MAIN_WINDOW: &str = "main";
@@ -97,19 +130,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, context: AppContext) -> Builder<
     builder
         .plugin(tauri_plugin_notification::init())
         .manage(context)
-        .invoke_handler(tauri::generate_handler![
-            commands::app_state,
-            commands::sign_in,
-            commands::list_devices,
-            commands::rename_device,
-            commands::sign_out_device,
-            commands::sign_out_others,
-            commands::sign_out_everywhere,
-            commands::sign_out,
-            commands::activity,
-            commands::dismiss_notice,
-            commands::first_paint,
-        ])
+        .invoke_handler(app_commands!(invoke_handler))
         .setup(|app| {
             let handle = app.handle().clone();
             let manager = app.state::<AppContext>().manager.clone();

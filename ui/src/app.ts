@@ -259,7 +259,6 @@ export class App {
     } else {
       const view = new SignInView(this.ctx, {
         notice: this.notice,
-        ownSessionId: this.ownSessionId,
         info,
         onSignedIn: (s) => this.applyState(s, { focus: true }),
         onDismissNotice: () => void this.dismissNotice(),

@@ -1,6 +1,6 @@
 // AppError → text for people.
 
-import type { AppError } from "./types";
+import type { AppError, ErrorCode } from "./types";
 
 export type ErrorContext = "sign-in" | "devices" | "rename" | "sign-out" | "activity" | "start";
 
@@ -18,40 +18,40 @@ function withDetail(text: string, detail: string): string {
   return d ? `${text} (${d})` : text;
 }
 
+type Wording = (err: AppError, context: ErrorContext, serverUrl?: string | null) => string;
+
+/**
+ * Words for every code the backend has (`ErrorCode`, generated from Rust): a code added
+ * there fails the type check here until it has words.
+ */
+const WORDS: Record<ErrorCode, Wording> = {
+  invalid_credentials: () => "Wrong email or password.",
+  server_unreachable: (_err, _context, serverUrl) =>
+    serverUrl
+      ? `Can't reach the server at ${serverUrl}. Check the address and your connection.`
+      : "Can't reach the server. Check your connection.",
+  rate_limited: (err) => rateLimitText(Math.max(1, Math.ceil(err.retry_after_secs ?? 60))),
+  keychain_unavailable: (err) =>
+    withDetail("The system keychain is unavailable, so the app cannot keep you signed in.", err.message),
+  keychain_locked: () => "The system keychain is locked. Unlock it and try again.",
+  not_signed_in: () => "You are not signed in.",
+  session_revoked: () => "This device has been signed out.",
+  not_found: (_err, context) =>
+    context === "rename" || context === "sign-out" ? "That device is no longer signed in." : "Not found.",
+  validation_failed: (err) => err.message.trim() || "Check what you entered.",
+  server_error: () => "The server had a problem. Try again in a moment.",
+  config_error: (err) => withDetail("The app could not read or write its settings file.", err.message),
+};
+
+function isErrorCode(code: string): code is ErrorCode {
+  return Object.hasOwn(WORDS, code);
+}
+
 /**
  * The message to show for an error. `serverUrl` names the server for
  * `server_unreachable`; `context` picks the wording where it matters.
  */
 export function errorMessage(err: AppError, context: ErrorContext, serverUrl?: string | null): string {
-  switch (err.code) {
-    case "invalid_credentials":
-      return "Wrong email or password.";
-    case "server_unreachable":
-      return serverUrl
-        ? `Can't reach the server at ${serverUrl}. Check the address and your connection.`
-        : "Can't reach the server. Check your connection.";
-    case "rate_limited":
-      return rateLimitText(Math.max(1, Math.ceil(err.retry_after_secs ?? 60)));
-    case "keychain_unavailable":
-      return withDetail(
-        "The system keychain is unavailable, so the app cannot keep you signed in.",
-        err.message,
-      );
-    case "keychain_locked":
-      return "The system keychain is locked. Unlock it and try again.";
-    case "not_signed_in":
-      return "You are not signed in.";
-    case "session_revoked":
-      return "This device has been signed out.";
-    case "not_found":
-      return context === "rename" || context === "sign-out"
-        ? "That device is no longer signed in."
-        : "Not found.";
-    case "validation_failed":
-      return err.message.trim() || "Check what you entered.";
-    case "server_error":
-      return "The server had a problem. Try again in a moment.";
-    default:
-      return err.message.trim() || "Something went wrong. Try again.";
-  }
+  if (isErrorCode(err.code)) return WORDS[err.code](err, context, serverUrl);
+  return err.message.trim() || "Something went wrong. Try again.";
 }

@@ -1,34 +1,37 @@
 // The one place that talks to the Rust side. Everything else takes an `Ipc`, so
-// tests and the demo can hand in a fake.
+// tests and the demo can hand in a fake. Commands, their arguments and answers, and
+// the events are typed by the contract generated from Rust (./generated).
 
-import { invoke } from "@tauri-apps/api/core";
+import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type {
-  ActivityEvent,
   AppError,
-  AppState,
+  CommandAnswer,
+  CommandArgs,
+  CommandName,
+  DeviceArgs,
   EventMap,
   EventName,
-  Screen,
-  SessionInfo,
+  FirstPaintArgs,
+  RenameDeviceArgs,
   SignInArgs,
 } from "./types";
 
 export type Unlisten = () => void;
 
 export interface Ipc {
-  appState(): Promise<AppState>;
-  signIn(args: SignInArgs): Promise<AppState>;
-  listDevices(): Promise<SessionInfo[]>;
-  renameDevice(id: string, name: string): Promise<SessionInfo>;
-  signOutDevice(id: string): Promise<null>;
-  signOutOthers(): Promise<{ revoked: number }>;
-  signOutEverywhere(): Promise<AppState>;
-  signOut(): Promise<AppState>;
-  activity(): Promise<ActivityEvent[]>;
-  dismissNotice(): Promise<AppState>;
+  appState(): Promise<CommandAnswer<"app_state">>;
+  signIn(args: SignInArgs): Promise<CommandAnswer<"sign_in">>;
+  listDevices(): Promise<CommandAnswer<"list_devices">>;
+  renameDevice(id: RenameDeviceArgs["id"], name: RenameDeviceArgs["name"]): Promise<CommandAnswer<"rename_device">>;
+  signOutDevice(id: DeviceArgs["id"]): Promise<CommandAnswer<"sign_out_device">>;
+  signOutOthers(): Promise<CommandAnswer<"sign_out_others">>;
+  signOutEverywhere(): Promise<CommandAnswer<"sign_out_everywhere">>;
+  signOut(): Promise<CommandAnswer<"sign_out">>;
+  activity(): Promise<CommandAnswer<"activity">>;
+  dismissNotice(): Promise<CommandAnswer<"dismiss_notice">>;
   /** The first screen is on screen (the backend logs the start time once). */
-  firstPaint(screen: Screen, rows: number): Promise<null>;
+  firstPaint(screen: FirstPaintArgs["screen"], rows: FirstPaintArgs["rows"]): Promise<CommandAnswer<"first_paint">>;
   on<E extends EventName>(event: E, handler: (payload: EventMap[E]) => void): Promise<Unlisten>;
 }
 
@@ -44,7 +47,8 @@ function isRecord(v: unknown): v is Record<string, unknown> {
 export function toAppError(e: unknown): AppError {
   if (isRecord(e) && typeof e.code === "string") {
     const err: AppError = {
-      code: e.code,
+      // Whatever the backend sent: a code this UI does not know still shows its message.
+      code: e.code as AppError["code"],
       message: typeof e.message === "string" ? e.message : "",
     };
     if (typeof e.retry_after_secs === "number" && Number.isFinite(e.retry_after_secs)) {
@@ -65,15 +69,19 @@ export function toAppError(e: unknown): AppError {
   return { code: "unknown", message: "" };
 }
 
-async function call<T>(command: string, args?: Record<string, unknown>): Promise<T> {
+/** Invokes `command` with its argument object (none for commands that take none). */
+async function call<C extends CommandName>(
+  command: C,
+  ...args: CommandArgs<C> extends null ? [] : [CommandArgs<C>]
+): Promise<CommandAnswer<C>> {
   try {
-    return await invoke<T>(command, args);
+    return await invoke<CommandAnswer<C>>(command, args[0] as InvokeArgs | undefined);
   } catch (e) {
     throw toAppError(e);
   }
 }
 
-/** The real bridge: Tauri commands and events of docs/app-ipc.md. */
+/** The real bridge: the Tauri commands and events of the contract. */
 export function createTauriIpc(): Ipc {
   return {
     appState: () => call("app_state"),
@@ -88,6 +96,6 @@ export function createTauriIpc(): Ipc {
     activity: () => call("activity"),
     dismissNotice: () => call("dismiss_notice"),
     firstPaint: (screen, rows) => call("first_paint", { screen, rows }),
-    on: (event, handler) => listen(event, (e) => handler(e.payload as EventMap[typeof event])),
+    on: (event, handler) => listen<EventMap[typeof event]>(event, (e) => handler(e.payload)),
   };
 }

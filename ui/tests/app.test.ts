@@ -6,6 +6,9 @@ import { all, byTestId, flush, get, mount, press, text, unmountAll } from "./hel
 afterEach(() => unmountAll());
 
 const AT_1402 = new Date(2025, 2, 3, 14, 2).toISOString();
+// The sentences the Rust side words for these notices (proto::notice).
+const FROM_WORK_LAPTOP = "This device was signed out from Work laptop at 14:02.";
+const FROM_OLD_TABLET = "This device was signed out from Old tablet at 14:02.";
 
 function signedIn(extra: ConstructorParameters<typeof FakeIpc>[0] = {}): FakeIpc {
   return new FakeIpc({
@@ -22,7 +25,7 @@ describe("signed out from elsewhere", () => {
     expect(byTestId("device-list")).not.toBeNull();
 
     ipc.state = { ...ipc.state, signed_in: false, session_id: null };
-    ipc.emit("signed-out", { by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at: AT_1402 });
+    ipc.emit("signed-out", { by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at: AT_1402, message: FROM_WORK_LAPTOP });
     await flush();
 
     expect(byTestId("device-list")).toBeNull();
@@ -37,7 +40,7 @@ describe("signed out from elsewhere", () => {
     const ipc = signedIn();
     await mount(ipc);
     ipc.state = { ...ipc.state, signed_in: false, session_id: null, signed_out_notice: null };
-    ipc.emit("signed-out", { by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at: AT_1402 });
+    ipc.emit("signed-out", { by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at: AT_1402, message: FROM_WORK_LAPTOP });
     await flush();
     ipc.emit("state-changed", ipc.state);
     await flush();
@@ -53,7 +56,7 @@ describe("signed out from elsewhere", () => {
     const ipc = new FakeIpc({
       state: {
         signed_in: false,
-        signed_out_notice: { by_session_id: "x", by_device_name: "Old tablet", reason: "revoked", at: AT_1402 },
+        signed_out_notice: { by_session_id: "x", by_device_name: "Old tablet", reason: "revoked", at: AT_1402, message: FROM_OLD_TABLET },
       },
     });
     await mount(ipc);
@@ -64,7 +67,7 @@ describe("signed out from elsewhere", () => {
     const ipc = new FakeIpc({
       state: {
         signed_in: false,
-        signed_out_notice: { by_session_id: "x", by_device_name: "Old tablet", reason: "revoked", at: AT_1402 },
+        signed_out_notice: { by_session_id: "x", by_device_name: "Old tablet", reason: "revoked", at: AT_1402, message: FROM_OLD_TABLET },
       },
     });
     // The backend keeps the notice across sign-in until dismissed.
@@ -91,7 +94,7 @@ describe("signed out from elsewhere", () => {
     await flush();
     get<HTMLButtonElement>("confirm-ok").click();
     await flush();
-    ipc.emit("signed-out", { by_session_id: "me", by_device_name: "Ada's laptop", reason: "signed_out_everywhere", at: AT_1402 });
+    ipc.emit("signed-out", { by_session_id: "me", by_device_name: "Ada's laptop", reason: "signed_out_everywhere", at: AT_1402, message: "You signed out everywhere at 14:02." });
     await flush();
     expect(byTestId("signed-out-notice")).toBeNull();
     expect(text(get("sign-in-info"))).toMatch(/^You signed out everywhere/);
@@ -104,7 +107,7 @@ describe("signed out from elsewhere", () => {
     get<HTMLButtonElement>("sign-out-everywhere").click();
     await flush();
     expect(byTestId("confirm-dialog")).not.toBeNull();
-    ipc.emit("signed-out", { by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at: AT_1402 });
+    ipc.emit("signed-out", { by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at: AT_1402, message: FROM_WORK_LAPTOP });
     await flush();
     expect(byTestId("confirm-dialog")).toBeNull();
     expect(ipc.count("signOutEverywhere")).toBe(0);

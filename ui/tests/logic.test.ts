@@ -9,7 +9,6 @@ import {
 } from "../src/devices";
 import { device } from "../src/demo/fake-ipc";
 import { endsSession, errorMessage } from "../src/errors";
-import { noticeText } from "../src/notice";
 import { Countdown, formatWhen, relativeTime, secondsLeft } from "../src/time";
 import type { ActivityEvent } from "../src/types";
 
@@ -157,6 +156,12 @@ describe("errorMessage", () => {
     expect(errorMessage({ code: "server_error", message: "boom" }, "devices")).toMatch(/server had a problem/);
   });
 
+  it("has words for a settings file the app cannot use", () => {
+    expect(errorMessage({ code: "config_error", message: "config file /home/ada/x.toml: denied" }, "start")).toBe(
+      "The app could not read or write its settings file. (config file /home/ada/x.toml: denied)",
+    );
+  });
+
   it("falls back to the backend's message, then to a generic one", () => {
     expect(errorMessage({ code: "something_new", message: "Disk full" }, "devices")).toBe("Disk full");
     expect(errorMessage({ code: "something_new", message: "" }, "devices")).toBe("Something went wrong. Try again.");
@@ -236,33 +241,5 @@ describe("activity text", () => {
   it("prefers current device names over names in the log", () => {
     const idx = buildNameIndex([device("work", "Renamed laptop")], [ev({ session_id: "work", device: { name: "Old name", platform: "", os_version: "", app_version: "" } })]);
     expect(idx.get("work")).toBe("Renamed laptop");
-  });
-});
-
-describe("signed-out notice text", () => {
-  const at = new Date(2025, 2, 3, 14, 2).toISOString();
-
-  it("names the device that did it and when", () => {
-    expect(
-      noticeText({ by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at }, "me", NOW, "en-GB"),
-    ).toBe("This device was signed out from Work laptop at 14:02.");
-  });
-
-  it("handles an unknown device, everywhere, reuse, admin and the person's own action", () => {
-    expect(noticeText({ by_session_id: null, by_device_name: null, reason: "revoked", at }, "me", NOW, "en-GB")).toBe(
-      "This device was signed out from another device at 14:02.",
-    );
-    expect(
-      noticeText({ by_session_id: "work", by_device_name: "Work laptop", reason: "signed_out_everywhere", at }, "me", NOW, "en-GB"),
-    ).toBe("This device was signed out when Work laptop signed out everywhere at 14:02.");
-    expect(noticeText({ by_session_id: null, by_device_name: null, reason: "refresh_token_reuse", at }, "me", NOW, "en-GB")).toMatch(
-      /^This device was signed out at 14:02 because its sign-in was used from somewhere else/,
-    );
-    expect(noticeText({ by_session_id: null, by_device_name: null, reason: "admin", at }, "me", NOW, "en-GB")).toBe(
-      "This device was signed out by an administrator at 14:02.",
-    );
-    expect(
-      noticeText({ by_session_id: "me", by_device_name: "Ada's laptop", reason: "signed_out_everywhere", at }, "me", NOW, "en-GB"),
-    ).toBe("You signed out everywhere at 14:02.");
   });
 });

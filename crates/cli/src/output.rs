@@ -167,14 +167,10 @@ pub fn status(s: &Status, note: Option<&str>, now: DateTime<Utc>) -> String {
 pub fn event_line(ev: &ClientEvent, me: SessionId) -> Option<String> {
     let at = Utc::now().format("%H:%M:%S");
     let text = match ev {
+        // The same sentence as the desktop app's notice.
         ClientEvent::SignedOut { notice, .. } => format!(
-            "This device was signed out{} ({}). Its keychain entry has been removed.",
-            notice
-                .by_device_name
-                .as_ref()
-                .map(|n| format!(" by \"{n}\""))
-                .unwrap_or_default(),
-            notice.reason
+            "{} Its keychain entry has been removed.",
+            notice.message(&chrono::Local::now())
         ),
         ClientEvent::Remote { event, .. } => match event {
             Event::SessionCreated(e) => format!(

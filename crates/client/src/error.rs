@@ -23,10 +23,10 @@ pub enum KeychainError {
 }
 
 impl KeychainError {
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::Locked { .. } | Self::TimedOut { .. } => "keychain_locked",
-            Self::Unavailable { .. } | Self::Failed { .. } => "keychain_unavailable",
+            Self::Locked { .. } | Self::TimedOut { .. } => ErrorCode::KeychainLocked,
+            Self::Unavailable { .. } | Self::Failed { .. } => ErrorCode::KeychainUnavailable,
         }
     }
 
@@ -57,6 +57,80 @@ const UNAVAILABLE_HINT: &str = "The macOS Keychain could not be reached; run thi
 const UNAVAILABLE_HINT: &str = "Windows Credential Manager could not be reached; run this as the logged-in user, then try again. Tokens are never stored in a file instead.";
 #[cfg(not(any(target_os = "macos", target_os = "windows")))]
 const UNAVAILABLE_HINT: &str = "Start a Secret Service provider in your D-Bus session (gnome-keyring, KeePassXC or KWallet); on a headless machine run the command under `dbus-run-session` with `gnome-keyring-daemon --unlock`. Tokens are never stored in a file instead.";
+
+/// The stable code of every failure the client reports: `AppError.code` of the desktop
+/// app (exported to its TypeScript, so the UI cannot miss one) and `error.code` of
+/// `sessionctl --json`. Each travels as its snake_case name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub enum ErrorCode {
+    InvalidCredentials,
+    /// Too many attempts; `retry_after_secs` says how long to wait, when the server said.
+    RateLimited,
+    ServerUnreachable,
+    /// The server ended this device's session; the local credential is already gone.
+    SessionRevoked,
+    NotSignedIn,
+    /// Unknown, or not yours: the server answers both the same way.
+    NotFound,
+    /// The server refused the input; the message says why, in words for people.
+    ValidationFailed,
+    /// The keychain is locked, or did not answer in time.
+    KeychainLocked,
+    /// There is no working keychain.
+    KeychainUnavailable,
+    ServerError,
+    /// The small non-secret config file could not be read or written.
+    ConfigError,
+}
+
+impl ErrorCode {
+    /// Every code, for documentation and tests.
+    pub const ALL: &'static [ErrorCode] = &[
+        Self::InvalidCredentials,
+        Self::RateLimited,
+        Self::ServerUnreachable,
+        Self::SessionRevoked,
+        Self::NotSignedIn,
+        Self::NotFound,
+        Self::ValidationFailed,
+        Self::KeychainLocked,
+        Self::KeychainUnavailable,
+        Self::ServerError,
+        Self::ConfigError,
+    ];
+
+    /// The code as it travels.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Self::InvalidCredentials => "invalid_credentials",
+            Self::RateLimited => "rate_limited",
+            Self::ServerUnreachable => "server_unreachable",
+            Self::SessionRevoked => "session_revoked",
+            Self::NotSignedIn => "not_signed_in",
+            Self::NotFound => "not_found",
+            Self::ValidationFailed => "validation_failed",
+            Self::KeychainLocked => "keychain_locked",
+            Self::KeychainUnavailable => "keychain_unavailable",
+            Self::ServerError => "server_error",
+            Self::ConfigError => "config_error",
+        }
+    }
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Lets a code be compared with the text a caller sees (`err.code() == "not_found"`).
+impl PartialEq<&str> for ErrorCode {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
 
 /// Every failure the client reports.
 #[derive(Debug, thiserror::Error)]
@@ -93,18 +167,18 @@ pub enum ClientError {
 
 impl ClientError {
     /// The stable code the app and `--json` outputs use.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidCredentials => "invalid_credentials",
-            Self::RateLimited { .. } => "rate_limited",
-            Self::Unreachable { .. } => "server_unreachable",
-            Self::SessionRevoked => "session_revoked",
-            Self::NotSignedIn => "not_signed_in",
-            Self::NotFound => "not_found",
-            Self::Validation { .. } => "validation_failed",
+            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::RateLimited { .. } => ErrorCode::RateLimited,
+            Self::Unreachable { .. } => ErrorCode::ServerUnreachable,
+            Self::SessionRevoked => ErrorCode::SessionRevoked,
+            Self::NotSignedIn => ErrorCode::NotSignedIn,
+            Self::NotFound => ErrorCode::NotFound,
+            Self::Validation { .. } => ErrorCode::ValidationFailed,
             Self::Keychain(e) => e.code(),
-            Self::Server { .. } => "server_error",
-            Self::Config { .. } => "config_error",
+            Self::Server { .. } => ErrorCode::ServerError,
+            Self::Config { .. } => ErrorCode::ConfigError,
         }
     }
 
@@ -139,19 +213,23 @@ impl ClientError {
     /// The serializable form the desktop app hands to its web view.
     pub fn to_info(&self) -> ErrorInfo {
         ErrorInfo {
-            code: self.code().to_string(),
+            code: self.code(),
             message: format!("{self}. {}", self.hint()),
             retry_after_secs: self.retry_after_secs(),
         }
     }
 }
 
-/// `AppError` of docs/app-ipc.md.
+/// `AppError` of the desktop app: what every failed command rejects with.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ErrorInfo {
-    pub code: String,
+    pub code: ErrorCode,
+    /// What went wrong and what to do about it, in words for people.
     pub message: String,
+    /// For `rate_limited`: seconds to wait, when the server said.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub retry_after_secs: Option<u64>,
 }
 
@@ -179,5 +257,22 @@ mod tests {
         .to_info();
         assert_eq!(info.retry_after_secs, Some(30));
         assert_eq!(info.code, "rate_limited");
+    }
+
+    #[test]
+    fn codes_travel_as_todays_strings() {
+        for code in ErrorCode::ALL {
+            let json = serde_json::to_string(code).unwrap();
+            assert_eq!(json, format!("\"{code}\""));
+            assert_eq!(serde_json::from_str::<ErrorCode>(&json).unwrap(), *code);
+        }
+        let config = ClientError::Config {
+            path: "/tmp/x".into(),
+            message: "unreadable".into(),
+        };
+        assert_eq!(
+            serde_json::to_value(config.to_info()).unwrap()["code"],
+            "config_error"
+        );
     }
 }

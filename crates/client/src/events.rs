@@ -3,10 +3,11 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeZone, Utc};
 use futures::StreamExt;
 use proto::SessionId;
 use proto::events::Event;
+use proto::sessions::RevocationReason;
 use serde::{Deserialize, Serialize};
 
 use crate::error::ClientError;
@@ -15,16 +16,45 @@ use crate::session::Session;
 use crate::store::AccountKey;
 use proto::sse::SseParser;
 
-/// This device was signed out from elsewhere (`SignedOutNotice` of docs/app-ipc.md).
-/// By the time anyone sees it, the keychain entry is already gone.
+/// This device was signed out from elsewhere. By the time anyone sees it, the keychain
+/// entry is already gone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SignedOutNotice {
+    /// The session that did it, if another device did.
     pub by_session_id: Option<SessionId>,
     pub by_device_name: Option<String>,
-    /// `revoked`, `revoked_others`, `signed_out_everywhere`, `refresh_token_reuse`,
-    /// `admin`, or `unknown` when the device learned it only from a refused refresh.
-    pub reason: String,
+    /// Why; `unknown` when the device learned it only from a refused refresh.
+    pub reason: RevocationReason,
     pub at: DateTime<Utc>,
+}
+
+impl SignedOutNotice {
+    /// What to tell the person ("This device was signed out from Work laptop at 14:02."),
+    /// with the moment in `now`'s time zone, said relative to `now`.
+    pub fn message<Tz: TimeZone>(&self, now: &DateTime<Tz>) -> String {
+        // The client makes a notice only when the session was ended from elsewhere (its
+        // own sign-outs, and their echo on the event stream, make none), so it is never
+        // this device's own action.
+        proto::notice::signed_out_message(
+            self.reason,
+            self.by_device_name.as_deref(),
+            false,
+            &when(self.at, now),
+        )
+    }
+}
+
+/// A moment for a sentence, as the desktop UI says it: "at 14:02" today, "yesterday at
+/// 14:02", else "on 9 Jan 2025 at 14:02" — calendar days in `now`'s time zone.
+fn when<Tz: TimeZone>(at: DateTime<Utc>, now: &DateTime<Tz>) -> String {
+    let at = at.with_timezone(&now.timezone()).naive_local();
+    let clock = at.format("%H:%M");
+    match (now.date_naive() - at.date()).num_days() {
+        0 => format!("at {clock}"),
+        1 => format!("yesterday at {clock}"),
+        _ => format!("on {} at {clock}", at.format("%-d %b %Y")),
+    }
 }
 
 /// What the client tells its caller (the app, or `sessionctl watch`).
@@ -153,6 +183,68 @@ pub(crate) async fn run(session: Session) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use chrono::FixedOffset;
+
+    /// 3 Mar 2025 15:00 on a clock two hours ahead of UTC.
+    fn now() -> DateTime<FixedOffset> {
+        FixedOffset::east_opt(2 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2025, 3, 3, 15, 0, 0)
+            .unwrap()
+    }
+
+    fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        now()
+            .timezone()
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_moment_is_the_time_today_yesterday_or_the_date_in_local_time() {
+        assert_eq!(when(local(2025, 3, 3, 14, 2), &now()), "at 14:02");
+        assert_eq!(when(local(2025, 3, 2, 9, 30), &now()), "yesterday at 09:30");
+        assert_eq!(
+            when(local(2025, 1, 9, 8, 0), &now()),
+            "on 9 Jan 2025 at 08:00"
+        );
+        // 23:30 UTC on the 2nd is already the 3rd on this clock.
+        let late = Utc.with_ymd_and_hms(2025, 3, 2, 23, 30, 0).unwrap();
+        assert_eq!(when(late, &now()), "at 01:30");
+    }
+
+    #[test]
+    fn the_notice_names_the_device_and_the_moment() {
+        let notice = SignedOutNotice {
+            by_session_id: Some(SessionId::new()),
+            by_device_name: Some("Work laptop".into()),
+            reason: RevocationReason::Revoked,
+            at: local(2025, 3, 3, 14, 2),
+        };
+        assert_eq!(
+            notice.message(&now()),
+            "This device was signed out from Work laptop at 14:02."
+        );
+        let refused_refresh = SignedOutNotice {
+            by_session_id: None,
+            by_device_name: None,
+            reason: RevocationReason::Unknown,
+            at: local(2025, 3, 2, 9, 30),
+        };
+        assert_eq!(
+            refused_refresh.message(&now()),
+            "This device was signed out from another device yesterday at 09:30."
+        );
+    }
+
+    #[test]
+    fn a_notice_reads_back_with_its_reason_as_the_server_wrote_it() {
+        let json = r#"{"by_session_id":null,"by_device_name":"Phone","reason":"refresh_token_reuse","at":"2025-03-03T12:02:00Z"}"#;
+        let notice: SignedOutNotice = serde_json::from_str(json).unwrap();
+        assert_eq!(notice.reason, RevocationReason::RefreshTokenReuse);
+        assert_eq!(serde_json::to_string(&notice).unwrap(), json);
+    }
 
     #[test]
     fn backoff_grows_and_is_capped() {

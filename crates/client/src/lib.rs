@@ -25,7 +25,7 @@ mod session;
 mod store;
 
 pub use config::{AccountRecord, ConfigFile, PendingRevocation};
-pub use error::{ClientError, ErrorInfo, KeychainError, Result};
+pub use error::{ClientError, ErrorCode, ErrorInfo, KeychainError, Result};
 pub use events::{ClientEvent, SignedOutNotice};
 pub use http::normalize_server_url;
 pub use manager::{KeychainStatus, Options, PendingReport, SessionManager, Status};

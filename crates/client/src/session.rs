@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use proto::activity::ActivityEvent;
 use proto::events::Event;
-use proto::sessions::{RevokeScope, SessionInfo};
+use proto::sessions::{RevocationReason, RevokeScope, SessionInfo};
 use proto::tokens::TokenResponse;
 use proto::{AccessToken, SessionId};
 use serde::Serialize;
@@ -247,7 +247,7 @@ impl Session {
                 let notice = SignedOutNotice {
                     by_session_id: None,
                     by_device_name: None,
-                    reason: "unknown".into(),
+                    reason: RevocationReason::Unknown,
                     at: Utc::now(),
                 };
                 self.wipe(Some(notice)).await;
@@ -470,7 +470,7 @@ impl Session {
             let notice = (!by_self).then(|| SignedOutNotice {
                 by_session_id: r.by_session_id,
                 by_device_name: r.by_device.as_ref().map(|d| d.name.clone()),
-                reason: r.reason.as_str().to_string(),
+                reason: r.reason,
                 at: r.at.unwrap_or_else(Utc::now),
             });
             self.wipe(notice).await;

@@ -8,6 +8,7 @@ use crate::{Device, SessionId, Timestamp};
 /// What an activity entry records.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum ActivityKind {
     SignedIn,
     /// Sampled: at most one per session per hour.
@@ -74,6 +75,7 @@ impl std::fmt::Display for ActivityKind {
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct ActivityEvent {
     pub at: Timestamp,
     pub kind: ActivityKind,
@@ -87,6 +89,7 @@ pub struct ActivityEvent {
     pub by_session_id: Option<SessionId>,
     /// For `revoked`: why (an addition to shared/API.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
     pub reason: Option<RevocationReason>,
 }
 

@@ -44,6 +44,7 @@ pub struct SessionRenamed {
 /// What a `security.alert` is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum AlertKind {
     /// A spent refresh token was presented again: a device's sign-in was probably copied.
     RefreshTokenReuse,
@@ -75,6 +76,7 @@ impl std::fmt::Display for AlertKind {
 
 /// `security.alert`: something the account holder should know about at once.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SecurityAlert {
     /// What happened.
     pub kind: AlertKind,

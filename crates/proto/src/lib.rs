@@ -12,6 +12,7 @@ pub mod discovery;
 pub mod error;
 pub mod events;
 pub mod introspection;
+pub mod notice;
 pub mod revocations;
 pub mod sessions;
 pub mod sse;
@@ -26,6 +27,7 @@ pub type Timestamp = chrono::DateTime<chrono::Utc>;
 
 /// A device as the user and the sign-in request describe it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct Device {
     pub name: String,
     #[serde(default)]

@@ -6,6 +6,7 @@ use crate::{Device, SessionId, Timestamp};
 
 /// One live session as `GET /v1/sessions` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionInfo {
     pub id: SessionId,
     pub device: Device,
@@ -57,6 +58,7 @@ pub struct RevokeResponse {
 /// Why a session ended. Sent in `session.revoked` events and kept in the activity log.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub enum RevocationReason {
     /// The device signed itself out (`DELETE` of its own session, or `/oauth/revoke`).
     Logout,

@@ -1,30 +1,25 @@
-// An in-memory stand-in for the Rust side, following docs/app-ipc.md. Used by the
-// tests and by the demo page (demo.html); never part of the app bundle.
+// An in-memory stand-in for the Rust side. It implements the same `Ipc` as the real
+// bridge, typed by the contract generated from Rust (../generated), so `tsc` fails when
+// it drifts from the backend. Used by the tests and by the demo page (demo.html);
+// never part of the app bundle.
 
 import type { Ipc, Unlisten } from "../ipc";
 import type {
   ActivityEvent,
   AppError,
   AppState,
+  CommandAnswer,
+  DeviceArgs,
   EventMap,
   EventName,
-  Screen,
+  FirstPaintArgs,
+  RenameDeviceArgs,
   SessionInfo,
   SignInArgs,
 } from "../types";
 
-type Command =
-  | "appState"
-  | "signIn"
-  | "listDevices"
-  | "renameDevice"
-  | "signOutDevice"
-  | "signOutOthers"
-  | "signOutEverywhere"
-  | "signOut"
-  | "activity"
-  | "dismissNotice"
-  | "firstPaint";
+/** A command, by the name of its `Ipc` method. */
+type Command = Exclude<keyof Ipc, "on">;
 
 export interface FakeOptions {
   state?: Partial<AppState>;
@@ -158,11 +153,11 @@ export class FakeIpc implements Ipc {
     this.events.unshift({ at: this.now().toISOString(), ...e });
   }
 
-  appState(): Promise<AppState> {
+  appState(): Promise<CommandAnswer<"app_state">> {
     return this.run("appState", undefined, () => this.state);
   }
 
-  signIn(args: SignInArgs): Promise<AppState> {
+  signIn(args: SignInArgs): Promise<CommandAnswer<"sign_in">> {
     return this.run("signIn", args, () => {
       if (args.password !== this.password) {
         throw { code: "invalid_credentials", message: "Wrong email or password." } satisfies AppError;
@@ -172,7 +167,12 @@ export class FakeIpc implements Ipc {
       this.devices = this.devices.map((d) => ({ ...d, current: false }));
       this.devices.unshift({
         id,
-        device: { name: args.deviceName, platform: "linux", os_version: "6.1", app_version: "1.0.0" },
+        device: {
+          name: args.deviceName ?? this.state.default_device_name,
+          platform: "linux",
+          os_version: "6.1",
+          app_version: "1.0.0",
+        },
         created_at: now,
         last_seen_at: now,
         last_ip: "127.0.0.1",
@@ -192,14 +192,14 @@ export class FakeIpc implements Ipc {
     });
   }
 
-  listDevices(): Promise<SessionInfo[]> {
+  listDevices(): Promise<CommandAnswer<"list_devices">> {
     return this.run("listDevices", undefined, () => {
       this.requireSignedIn();
       return this.devices;
     });
   }
 
-  renameDevice(id: string, name: string): Promise<SessionInfo> {
+  renameDevice(id: RenameDeviceArgs["id"], name: RenameDeviceArgs["name"]): Promise<CommandAnswer<"rename_device">> {
     return this.run("renameDevice", { id, name }, () => {
       this.requireSignedIn();
       const d = this.devices.find((x) => x.id === id);
@@ -210,7 +210,7 @@ export class FakeIpc implements Ipc {
     });
   }
 
-  signOutDevice(id: string): Promise<null> {
+  signOutDevice(id: DeviceArgs["id"]): Promise<CommandAnswer<"sign_out_device">> {
     return this.run("signOutDevice", { id }, () => {
       this.requireSignedIn();
       const d = this.devices.find((x) => x.id === id);
@@ -221,7 +221,7 @@ export class FakeIpc implements Ipc {
     });
   }
 
-  signOutOthers(): Promise<{ revoked: number }> {
+  signOutOthers(): Promise<CommandAnswer<"sign_out_others">> {
     return this.run("signOutOthers", undefined, () => {
       this.requireSignedIn();
       const others = this.devices.filter((d) => !d.current);
@@ -233,7 +233,7 @@ export class FakeIpc implements Ipc {
     });
   }
 
-  signOutEverywhere(): Promise<AppState> {
+  signOutEverywhere(): Promise<CommandAnswer<"sign_out_everywhere">> {
     return this.run("signOutEverywhere", undefined, () => {
       this.requireSignedIn();
       this.log({ kind: "signed_out_everywhere", session_id: this.state.session_id, device: null, ip: null, by_session_id: this.state.session_id });
@@ -243,7 +243,7 @@ export class FakeIpc implements Ipc {
     });
   }
 
-  signOut(): Promise<AppState> {
+  signOut(): Promise<CommandAnswer<"sign_out">> {
     return this.run("signOut", undefined, () => {
       this.devices = this.devices.filter((d) => !d.current);
       this.state = { ...this.state, signed_in: false, session_id: null, online: false };
@@ -251,21 +251,21 @@ export class FakeIpc implements Ipc {
     });
   }
 
-  activity(): Promise<ActivityEvent[]> {
+  activity(): Promise<CommandAnswer<"activity">> {
     return this.run("activity", undefined, () => {
       this.requireSignedIn();
       return this.events;
     });
   }
 
-  dismissNotice(): Promise<AppState> {
+  dismissNotice(): Promise<CommandAnswer<"dismiss_notice">> {
     return this.run("dismissNotice", undefined, () => {
       this.state = { ...this.state, signed_out_notice: null };
       return this.state;
     });
   }
 
-  firstPaint(screen: Screen, rows: number): Promise<null> {
+  firstPaint(screen: FirstPaintArgs["screen"], rows: FirstPaintArgs["rows"]): Promise<CommandAnswer<"first_paint">> {
     return this.run("firstPaint", { screen, rows }, () => null);
   }
 }

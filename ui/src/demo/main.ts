@@ -4,6 +4,7 @@
 
 import "../styles.css";
 import { App } from "../app";
+import { formatWhen } from "../time";
 import { demoBackend } from "./data";
 
 const scenario = new URLSearchParams(location.search).get("scenario") ?? "signed-in";
@@ -22,14 +23,18 @@ async function run(): Promise<void> {
   };
   await until(() => document.querySelector('[data-testid="device-row"], [data-testid="sign-in-submit"]') !== null);
   switch (scenario) {
-    case "signed-out":
+    case "signed-out": {
+      const at = new Date(now.getTime() - 2 * 60_000);
       ipc.emit("signed-out", {
         by_session_id: "s-work",
         by_device_name: "Work laptop",
         reason: "revoked",
-        at: new Date(now.getTime() - 2 * 60_000).toISOString(),
+        at: at.toISOString(),
+        // Sample data: in the app, the Rust side words this (proto::notice).
+        message: `This device was signed out from Work laptop ${formatWhen(at, now)}.`,
       });
       break;
+    }
     case "banners":
       ipc.emit("state-changed", {
         ...ipc.state,

@@ -5,15 +5,12 @@ import { h, replaceChildren, setAttr } from "../dom";
 import { errorMessage } from "../errors";
 import { uiIcon } from "../icons";
 import { toAppError } from "../ipc";
-import { noticeText } from "../notice";
 import { Countdown } from "../time";
 import type { AppError, AppState, SignedOutNotice } from "../types";
 import type { Ctx } from "./context";
 
 export interface SignInOptions {
   notice: SignedOutNotice | null;
-  /** The session this device had before, to tell the person's own actions apart. */
-  ownSessionId: string | null;
   /** A note about what just happened ("You signed out everywhere."). */
   info?: string | undefined;
   onSignedIn(state: AppState): void;
@@ -184,7 +181,8 @@ export class SignInView {
         "div",
         { class: "notice", role: "alert", "data-testid": "signed-out-notice", tabindex: -1 },
         uiIcon("alert"),
-        h("p", { class: "notice-text" }, noticeText(notice, this.opts.ownSessionId, this.ctx.now(), this.ctx.locale)),
+        // Worded on the Rust side, the same words as the OS notification and sessionctl.
+        h("p", { class: "notice-text" }, notice.message),
         dismiss,
       ),
     );
