@@ -172,7 +172,7 @@ async fn refresh_after_the_session_expired_is_refused(backend: Backend) {
     );
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     every_refresh_rotates_the_refresh_token,
     a_spent_token_presented_after_the_grace_window_revokes_the_session,
     a_retry_within_the_grace_window_gets_the_same_successor,
