@@ -11,19 +11,9 @@ use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use testkit::TestServer;
+use testkit::keychain::require_secret_service;
 
 const PW: &str = "correct horse battery staple";
-
-fn require_secret_service() {
-    if std::env::var("SESSION_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
-        panic!(
-            "\n\nThis test uses the real OS keychain (Secret Service over D-Bus).\n\
-             Run it inside a private, unlocked gnome-keyring:\n\n    \
-             scripts/with-secret-service cargo test -p sessionctl\n\n\
-             (needs the apt packages dbus dbus-x11 gnome-keyring; CI always runs it this way)\n"
-        );
-    }
-}
 
 /// One user's machine: a private HOME (config dir inside), on a given D-Bus session.
 struct Machine {
