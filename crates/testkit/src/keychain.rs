@@ -3,7 +3,11 @@
 //! Keychain tests run inside `scripts/with-secret-service`: a private D-Bus session with
 //! an unlocked, throwaway gnome-keyring, which says so with
 //! `SESSION_TEST_SECRET_SERVICE=1`. Outside it they fail, saying how to run them, rather
-//! than skip silently or touch the user's own keyring.
+//! than skip silently or touch the user's own keyring. The other half of their story,
+//! that no token went into a file instead, is [`files_containing`].
+
+use std::path::PathBuf;
+use std::time::SystemTime;
 
 /// Whether this process runs inside `scripts/with-secret-service`.
 pub fn private_secret_service() -> bool {
@@ -22,6 +26,41 @@ pub fn require_secret_service() {
              (needs the apt packages dbus dbus-x11 gnome-keyring; CI always runs it this way)\n"
         );
     }
+}
+
+/// Every file under `roots`, written since `since`, whose bytes contain one of `secrets`
+/// (links are not followed; files of 64 MiB or more, and past 200,000 entries, are not read).
+pub fn files_containing(roots: &[PathBuf], secrets: &[String], since: SystemTime) -> Vec<PathBuf> {
+    let mut hits = Vec::new();
+    let mut stack: Vec<PathBuf> = roots.to_vec();
+    let mut visited = 0usize;
+    while let Some(p) = stack.pop() {
+        visited += 1;
+        if visited > 200_000 {
+            break;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&p) else {
+            continue;
+        };
+        if meta.is_dir() {
+            if let Ok(rd) = std::fs::read_dir(&p) {
+                stack.extend(rd.flatten().map(|e| e.path()));
+            }
+        } else if meta.is_file()
+            && meta.len() < 64 << 20
+            && meta.modified().is_ok_and(|m| m >= since)
+            && let Ok(bytes) = std::fs::read(&p)
+        {
+            let text = String::from_utf8_lossy(&bytes);
+            if secrets
+                .iter()
+                .any(|s| !s.is_empty() && text.contains(s.as_str()))
+            {
+                hits.push(p);
+            }
+        }
+    }
+    hits
 }
 
 /// Reads a keychain entry straight from the Secret Service, bypassing the client

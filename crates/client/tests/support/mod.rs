@@ -4,7 +4,7 @@
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -14,7 +14,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use client::{Keychain, Options, SessionManager};
 
-pub use testkit::keychain::require_secret_service;
+pub use testkit::keychain::{files_containing, require_secret_service};
 
 /// Reads one of the client's keychain entries straight from the Secret Service.
 pub fn keychain_entry(user: &str) -> Option<String> {
@@ -201,44 +201,6 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         }
     }
     (status, headers, bytes).into_response()
-}
-
-/// Every file under `roots`, written since `since`, whose bytes contain one of `secrets`.
-pub fn files_containing(
-    roots: &[PathBuf],
-    secrets: &[String],
-    since: std::time::SystemTime,
-) -> Vec<PathBuf> {
-    let mut hits = Vec::new();
-    let mut stack: Vec<PathBuf> = roots.to_vec();
-    let mut visited = 0usize;
-    while let Some(p) = stack.pop() {
-        visited += 1;
-        if visited > 200_000 {
-            break;
-        }
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.flatten().map(|e| e.path()));
-            }
-        } else if meta.is_file()
-            && meta.len() < 64 << 20
-            && meta.modified().is_ok_and(|m| m >= since)
-            && let Ok(bytes) = std::fs::read(&p)
-        {
-            let text = String::from_utf8_lossy(&bytes);
-            if secrets
-                .iter()
-                .any(|s| !s.is_empty() && text.contains(s.as_str()))
-            {
-                hits.push(p);
-            }
-        }
-    }
-    hits
 }
 
 /// Polls `cond` every 10 ms until it holds or `limit` passes; returns how long it took.
