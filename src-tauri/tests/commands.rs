@@ -1,8 +1,7 @@
 //! The app's command layer on Tauri's mock runtime, with the app's real configuration
 //! and capabilities, against a real `session-server` and the real Secret Service.
 //!
-//! Run with the keychain there: `scripts/with-secret-service cargo test -p session-manager-app`
-//! (after `cargo build --workspace --bins`, which builds the server the tests start).
+//! Run with the keychain there: `scripts/with-secret-service cargo test -p session-manager-app`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -15,6 +14,7 @@ use tauri::test::{INVOKE_KEY, MockRuntime, get_ipc_response, mock_builder};
 use tauri::webview::InvokeRequest;
 use tauri::{Listener, Manager, WebviewUrl, WebviewWindow, WebviewWindowBuilder};
 use testkit::TestServer;
+use testkit::keychain::require_secret_service;
 
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery";
@@ -24,14 +24,6 @@ struct App {
     app: tauri::App<MockRuntime>,
     main: WebviewWindow<MockRuntime>,
     config: std::sync::Arc<tempfile::TempDir>,
-}
-
-fn require_secret_service() {
-    assert!(
-        std::env::var_os("SESSION_TEST_SECRET_SERVICE").is_some(),
-        "these tests use the real Secret Service: run them as \
-         `scripts/with-secret-service cargo test -p session-manager-app`"
-    );
 }
 
 impl App {

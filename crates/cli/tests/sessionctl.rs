@@ -8,22 +8,12 @@
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use testkit::TestServer;
+use testkit::keychain::{files_containing, require_secret_service};
 
 const PW: &str = "correct horse battery staple";
-
-fn require_secret_service() {
-    if std::env::var("SESSION_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
-        panic!(
-            "\n\nThis test uses the real OS keychain (Secret Service over D-Bus).\n\
-             Run it inside a private, unlocked gnome-keyring:\n\n    \
-             scripts/with-secret-service cargo test -p sessionctl\n\n\
-             (needs the apt packages dbus dbus-x11 gnome-keyring; CI always runs it this way)\n"
-        );
-    }
-}
 
 /// One user's machine: a private HOME (config dir inside), on a given D-Bus session.
 struct Machine {
@@ -845,18 +835,5 @@ async fn no_dbus_session_at_all_is_a_clear_error() {
 
 /// Every file under `root` that contains something shaped like a refresh token.
 fn files_with_tokens(root: &Path) -> Vec<PathBuf> {
-    let mut hits = Vec::new();
-    let mut stack = vec![root.to_path_buf()];
-    while let Some(p) = stack.pop() {
-        if p.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.flatten().map(|e| e.path()));
-            }
-        } else if let Ok(bytes) = std::fs::read(&p)
-            && String::from_utf8_lossy(&bytes).contains("rt_")
-        {
-            hits.push(p);
-        }
-    }
-    hits
+    files_containing(&[root.to_path_buf()], &["rt_".to_owned()], UNIX_EPOCH)
 }

@@ -51,9 +51,11 @@ static ALLOC: Counting = Counting;
 
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A server logging as in production (`info`), not every request as tests do.
+/// A server as deployed: a process of its own, logging as in production (`info`), not
+/// every request as tests do.
 fn quiet() -> Options {
     Options {
+        process: true,
         log: Some("info".into()),
         ..Options::default()
     }
@@ -118,6 +120,7 @@ async fn fresh_tokens(server: &TestServer, n: usize) -> Vec<String> {
 async fn propagation(a: &Args) {
     let opts = |db: Option<String>| Options {
         durable: true,
+        process: true,
         log: Some("info".into()),
         database_url: db,
         ..Options::backend(Backend::Postgres)

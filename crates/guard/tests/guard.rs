@@ -16,16 +16,15 @@ use testkit::{Backend, Options, TestServer};
 const PASSWORD: &str = "correct horse battery staple";
 const ISSUER: &str = "https://sessions.example.test";
 
-/// Two instances of one deployment (one database, one issuer name).
-async fn two_instances(backend: Backend, extra: &[&str]) -> (TestServer, TestServer) {
-    let opts = |db: Option<String>| {
-        let mut o = Options::backend(backend).arg("--issuer").arg(ISSUER);
-        o.extra_args.extend(extra.iter().map(|s| s.to_string()));
-        o.database_url = db;
-        o
+/// Two instances of one deployment (one database, one issuer name); `b` adjusts the
+/// second's options (a process of its own, for a test that crashes it).
+async fn two_instances(backend: Backend, b: fn(Options) -> Options) -> (TestServer, TestServer) {
+    let opts = |db: Option<String>| Options {
+        database_url: db,
+        ..Options::backend(backend).arg("--issuer").arg(ISSUER)
     };
     let a = TestServer::start_with(opts(None)).await;
-    let b = TestServer::start_with(opts(Some(a.database_url().to_owned()))).await;
+    let b = TestServer::start_with(b(opts(Some(a.database_url().to_owned())))).await;
     (a, b)
 }
 
@@ -94,7 +93,7 @@ async fn refused_within(guard: &Guard, token: &str, limit: Duration) -> Duration
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_revoked_through_one_instance_is_refused_by_a_guard_fed_by_the_other() {
-    let (a, b) = two_instances(Backend::Postgres, &[]).await;
+    let (a, b) = two_instances(Backend::Postgres, |b| b).await;
     let guard = Guard::start(config(&b)).await.unwrap();
     let service = guarded_service(&guard).await;
     let email = account(&a).await;
@@ -141,7 +140,7 @@ async fn a_session_revoked_through_one_instance_is_refused_by_a_guard_fed_by_the
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sign_out_everywhere_is_enforced_through_the_accounts_not_before() {
-    let (a, b) = two_instances(Backend::Postgres, &[]).await;
+    let (a, b) = two_instances(Backend::Postgres, |b| b).await;
     let guard = Guard::start(config(&b)).await.unwrap();
     let service = guarded_service(&guard).await;
     let email = account(&a).await;
@@ -172,7 +171,7 @@ async fn sign_out_everywhere_is_enforced_through_the_accounts_not_before() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_guard_that_lost_its_feed_resumes_from_its_cursor_and_misses_nothing() {
-    let (a, mut b) = two_instances(Backend::Postgres, &[]).await;
+    let (a, mut b) = two_instances(Backend::Postgres, Options::process).await;
     let guard = Guard::start(config(&b)).await.unwrap();
     let email = account(&a).await;
     let keeper = a.sign_in(&email, PASSWORD, "Desktop").await;
@@ -221,8 +220,14 @@ async fn a_guard_that_lost_its_feed_resumes_from_its_cursor_and_misses_nothing()
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_feed_silent_beyond_the_bound_fails_closed() {
-    let mut server =
-        TestServer::start_with(Options::default().arg("--feed-heartbeat").arg("200ms")).await;
+    // A process of its own, to crash.
+    let mut server = TestServer::start_with(
+        Options::default()
+            .process()
+            .arg("--feed-heartbeat")
+            .arg("200ms"),
+    )
+    .await;
     let mut cfg = config(&server);
     cfg.max_feed_silence = Duration::from_millis(1_500);
     let guard = Guard::start(cfg).await.unwrap();

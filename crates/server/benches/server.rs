@@ -325,6 +325,7 @@ async fn main() {
         let server = TestServer::start_with(Options {
             extra_args: vec!["--signin-address-limit".into(), "100000".into()],
             durable: true,
+            process: true,
             log: Some("info".into()),
             ..Options::backend(backend)
         })
@@ -364,6 +365,7 @@ async fn main() {
         // The device list: 1,000 stored sessions, then a million.
         let mut server = TestServer::start_with(Options {
             durable: true,
+            process: true,
             log: Some("info".into()),
             ..Options::backend(backend)
         })

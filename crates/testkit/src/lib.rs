@@ -1,13 +1,20 @@
-//! Test support: the real `session-server` binary on a random loopback port, one per
-//! test, with a SQLite file in a temporary directory or a database of its own in a
-//! throwaway PostgreSQL cluster.
+//! Test support: a real session server per test on a random loopback port, with a
+//! SQLite file in a temporary directory or a database of its own in a throwaway
+//! PostgreSQL cluster.
 //!
-//! The binary is found through `SESSION_SERVER_BIN`, or next to the running test
-//! executable (`target/<profile>/session-server`): build it first (`scripts/test` does,
-//! with `cargo build --workspace --bins`).
+//! - [`TestServer`] runs the server inside the test process by default (the library's
+//!   [`session_server::serve::Server`], started from the very flags the binary takes),
+//!   or, with [`Options::process`], the real `session-server` binary in a process of its
+//!   own: for `kill -9`, SIGTERM and what the binary itself prints.
+//! - [`binary`]: any workspace binary, built on demand (no `cargo build` needed first).
+//! - [`on_both_backends!`]: one test per backend for each scenario.
+//! - [`keychain`]: the real Secret Service (`scripts/with-secret-service`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
+mod binary;
+pub mod keychain;
+mod logs;
 mod postgres;
 
 use std::io::{BufRead as _, BufReader};
@@ -18,8 +25,35 @@ use std::time::{Duration, Instant};
 
 use proto::tokens::TokenResponse;
 use proto::{SessionId, UserId};
+use session_server::config::ServeArgs;
+use session_server::serve::Server;
 
+pub use binary::binary;
 pub use postgres::PgCluster;
+
+/// Generates, for each scenario `async fn name(backend: Backend)`, one test per
+/// backend: `sqlite::name` and `postgres::name`. (The calling crate needs tokio.)
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            )*
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+            )*
+        }
+    };
+}
 
 /// Which database a test server uses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,8 +75,14 @@ pub struct Options {
     /// PostgreSQL with its durability settings on (fsync, synchronous commit), for
     /// benchmarks; tests use a faster cluster without them.
     pub durable: bool,
-    /// The server's `RUST_LOG`. Tests log everything (`debug`, so the log-hygiene checks
-    /// see every line); benchmarks use production's `info`.
+    /// Run the real `session-server` binary in a process of its own (built on demand)
+    /// instead of the server inside the test process: for what only a process has
+    /// (`kill -9`, SIGTERM, its own output), and for benchmarks (the server as deployed).
+    pub process: bool,
+    /// The `RUST_LOG` of a server process. Tests log everything (`debug`, or
+    /// `SERVER_LOG`, so the log-hygiene checks see every line); benchmarks use
+    /// production's `info`. In-process servers log through the test process's one
+    /// subscriber instead (see [`TestServer::logs`]).
     pub log: Option<String>,
 }
 
@@ -54,6 +94,7 @@ impl Default for Options {
             database_url: None,
             open_signup: true,
             durable: false,
+            process: false,
             log: None,
         }
     }
@@ -71,6 +112,12 @@ impl Options {
         self.extra_args.push(a.into());
         self
     }
+
+    /// The real binary in a process of its own (see [`Options::process`]).
+    pub fn process(mut self) -> Self {
+        self.process = true;
+        self
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -78,39 +125,25 @@ struct Signal(&'static str);
 const SIGTERM: Signal = Signal("TERM");
 const SIGKILL: Signal = Signal("KILL");
 
-/// A running `session-server` process.
+/// A running session server: in this process, or the binary in a process of its own.
 pub struct TestServer {
-    child: Option<Child>,
+    running: Option<Running>,
+    process: bool,
     url: String,
     port: u16,
     database_url: String,
-    args: Vec<String>,
-    logs: Arc<Mutex<String>>,
+    /// The serve flags, as the binary takes them (without `--listen`).
+    flags: Vec<String>,
+    /// A server process's stdout and stderr.
+    process_logs: Arc<Mutex<String>>,
     log: String,
     _dir: tempfile::TempDir,
     http: reqwest::Client,
 }
 
-/// The path of a workspace binary, built before the tests run.
-pub fn binary(name: &str) -> PathBuf {
-    let env_key = format!("{}_BIN", name.to_uppercase().replace('-', "_"));
-    if let Ok(p) = std::env::var(&env_key) {
-        return PathBuf::from(p);
-    }
-    // target/<profile>/deps/<test-binary> → target/<profile>/<name>
-    let exe = std::env::current_exe().expect("current exe");
-    let mut dir = exe.parent().expect("exe dir").to_path_buf();
-    if dir.ends_with("deps") {
-        dir.pop();
-    }
-    let candidate = dir.join(name);
-    assert!(
-        candidate.exists(),
-        "{} not found at {}: build it first (`cargo build --workspace --bins`, as scripts/test does) or set {env_key}",
-        name,
-        candidate.display()
-    );
-    candidate
+enum Running {
+    InProcess(Server),
+    Process(Child),
 }
 
 impl TestServer {
@@ -120,6 +153,11 @@ impl TestServer {
     }
 
     pub async fn start_with(opts: Options) -> TestServer {
+        assert!(
+            opts.process || opts.log.is_none(),
+            "Options::log is the RUST_LOG of a server process; in-process servers log \
+             through the test process's subscriber (SERVER_LOG)"
+        );
         let dir = tempfile::tempdir().expect("temp dir");
         let database_url = match (&opts.database_url, opts.backend) {
             (Some(url), _) => url.clone(),
@@ -134,41 +172,65 @@ impl TestServer {
             }
             (None, Backend::Postgres) => PgCluster::shared().await.new_database().await,
         };
-        let mut args = vec![
-            "--database-url".to_owned(),
-            database_url.clone(),
-            "--resource-server".to_owned(),
-            "rs:rs-secret".to_owned(),
-        ];
+        let mut flags = vec!["--resource-server".to_owned(), "rs:rs-secret".to_owned()];
         if opts.open_signup {
-            args.push("--open-signup".to_owned());
+            flags.push("--open-signup".to_owned());
         }
-        args.extend(opts.extra_args);
+        flags.extend(opts.extra_args);
         let log = opts
             .log
             .clone()
             .or_else(|| std::env::var("SERVER_LOG").ok())
             .unwrap_or_else(|| "debug".into());
         let mut server = TestServer {
-            log,
-            child: None,
+            running: None,
+            process: opts.process,
             url: String::new(),
             port: 0,
             database_url,
-            args,
-            logs: Arc::new(Mutex::new(String::new())),
+            flags,
+            process_logs: Arc::new(Mutex::new(String::new())),
+            log,
             _dir: dir,
             http: reqwest::Client::new(),
         };
-        server.spawn(0).await;
+        server.launch(0).await;
         server
     }
 
+    async fn launch(&mut self, port: u16) {
+        if self.process {
+            self.spawn(port).await;
+        } else {
+            self.start_in_process(port).await;
+        }
+    }
+
+    /// The library's server in this process, from the very flags the binary takes.
+    async fn start_in_process(&mut self, port: u16) {
+        logs::capture();
+        let listen = format!("127.0.0.1:{port}");
+        let flags = ["--listen", listen.as_str()]
+            .into_iter()
+            .chain(self.flags.iter().map(String::as_str));
+        let args = ServeArgs::from_flags(flags)
+            .unwrap_or_else(|e| panic!("the test server's flags {:?}: {e}", self.flags));
+        let server = Server::start(args, &self.database_url)
+            .await
+            .unwrap_or_else(|e| panic!("the in-process server did not start: {e:#}"));
+        self.port = server.local_addr().port();
+        self.url = server.url();
+        self.running = Some(Running::InProcess(server));
+    }
+
+    /// The `session-server` binary in a process of its own.
     async fn spawn(&mut self, port: u16) {
-        let mut cmd = Command::new(binary("session-server"));
+        let mut cmd = Command::new(server_binary().await);
         cmd.arg("--listen")
             .arg(format!("127.0.0.1:{port}"))
-            .args(&self.args)
+            .arg("--database-url")
+            .arg(&self.database_url)
+            .args(&self.flags)
             .env("RUST_LOG", &self.log)
             .env("NO_COLOR", "1")
             .stdin(Stdio::null())
@@ -178,7 +240,7 @@ impl TestServer {
         let (url_tx, url_rx) = std::sync::mpsc::channel::<String>();
         let stdout = child.stdout.take().expect("stdout");
         let stderr = child.stderr.take().expect("stderr");
-        let logs = self.logs.clone();
+        let logs = self.process_logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
                 if let Some(url) = line.strip_prefix("session-server listening on ") {
@@ -187,7 +249,7 @@ impl TestServer {
                 logs.lock().unwrap().push_str(&format!("{line}\n"));
             }
         });
-        let logs = self.logs.clone();
+        let logs = self.process_logs.clone();
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 logs.lock().unwrap().push_str(&format!("{line}\n"));
@@ -217,7 +279,7 @@ impl TestServer {
             .and_then(|p| p.parse().ok())
             .expect("port");
         self.url = url;
-        self.child = Some(child);
+        self.running = Some(Running::Process(child));
         // Ready means discovery answers, as the acceptance checks define it.
         loop {
             let r = self
@@ -249,29 +311,50 @@ impl TestServer {
         &self.database_url
     }
 
+    /// The server process's id (process mode, while it runs).
     pub fn pid(&self) -> Option<u32> {
-        self.child.as_ref().map(Child::id)
+        match &self.running {
+            Some(Running::Process(child)) => Some(child.id()),
+            _ => None,
+        }
     }
 
-    /// Everything the server has logged so far (stdout and stderr).
+    /// What the server has logged so far. A server process: its stdout and stderr. In
+    /// process: every line the test process logged (its servers', the test's own), a
+    /// stricter search for the log-hygiene checks.
     pub fn logs(&self) -> String {
-        self.logs.lock().unwrap().clone()
+        if self.process {
+            self.process_logs.lock().unwrap().clone()
+        } else {
+            logs::captured()
+        }
     }
 
-    /// SIGTERM, and wait for the process to end.
+    /// Stops the server as SIGTERM does (requests in flight finish, event streams
+    /// close) and waits until it has; the database stays for [`TestServer::start_again`].
     pub async fn stop(&mut self) {
-        self.signal(SIGTERM).await;
+        match self.running.take() {
+            Some(Running::InProcess(server)) => server
+                .stop()
+                .await
+                .unwrap_or_else(|e| panic!("the in-process server failed to stop: {e:#}")),
+            Some(Running::Process(child)) => self.signal(child, SIGTERM).await,
+            None => {}
+        }
     }
 
-    /// SIGKILL: a crash.
+    /// SIGKILL: a crash, with no chance to flush anything. Process mode only.
     pub async fn kill(&mut self) {
-        self.signal(SIGKILL).await;
+        match self.running.take() {
+            Some(Running::InProcess(_)) => panic!(
+                "kill needs the server in a process of its own: start it with Options::process()"
+            ),
+            Some(Running::Process(child)) => self.signal(child, SIGKILL).await,
+            None => {}
+        }
     }
 
-    async fn signal(&mut self, sig: Signal) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
+    async fn signal(&mut self, mut child: Child, sig: Signal) {
         let pid = child.id().to_string();
         let _ = std::process::Command::new("kill")
             .args(["-s", sig.0, &pid])
@@ -296,16 +379,17 @@ impl TestServer {
 
     /// Starts the server again on the same database and port, after stop or kill.
     pub async fn start_again(&mut self) {
-        assert!(self.child.is_none(), "stop or kill the server first");
+        assert!(self.running.is_none(), "stop or kill the server first");
         let port = self.port;
-        self.spawn(port).await;
+        self.launch(port).await;
     }
 
-    /// The exit status if the process has ended.
+    /// The exit status if the server process has ended (process mode).
     pub fn try_exit_status(&mut self) -> Option<std::process::ExitStatus> {
-        self.child
-            .as_mut()
-            .and_then(|c| c.try_wait().ok().flatten())
+        match &mut self.running {
+            Some(Running::Process(child)) => child.try_wait().ok().flatten(),
+            _ => None,
+        }
     }
 
     pub async fn create_account(&self, email: &str, password: &str) -> UserId {
@@ -370,9 +454,16 @@ impl TestServer {
     }
 }
 
+/// The `session-server` binary, from async code: the first call may build it.
+async fn server_binary() -> PathBuf {
+    tokio::task::spawn_blocking(|| binary("session-server"))
+        .await
+        .unwrap_or_else(|e| std::panic::resume_unwind(e.into_panic()))
+}
+
 /// Runs `session-server <args>` against a database; panics on failure.
 pub async fn run_cli(database_url: &str, args: &[&str]) -> String {
-    let out = tokio::process::Command::new(binary("session-server"))
+    let out = tokio::process::Command::new(server_binary().await)
         .arg("--database-url")
         .arg(database_url)
         .args(args)
@@ -390,7 +481,8 @@ pub async fn run_cli(database_url: &str, args: &[&str]) -> String {
 
 impl Drop for TestServer {
     fn drop(&mut self) {
-        if let Some(mut child) = self.child.take() {
+        // An in-process server stops when dropped, like any other field.
+        if let Some(Running::Process(mut child)) = self.running.take() {
             let _ = child.kill();
             let _ = child.wait();
         }

@@ -29,7 +29,7 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use clap::Parser;
 use e2e::driver::{Driver, app_binary};
-use testkit::TestServer;
+use testkit::{Options, TestServer};
 
 #[derive(Parser, Debug)]
 struct Args {
@@ -230,18 +230,24 @@ async fn measure(
     Ok(case)
 }
 
+/// A session server as deployed, in a process of its own (not sharing this one's).
+async fn server() -> TestServer {
+    TestServer::start_with(Options::default().process()).await
+}
+
 /// A fresh server, an account with `n` devices of which this computer is one.
 async fn account_with(n: usize, xdg: &Path) -> anyhow::Result<TestServer> {
-    let server = TestServer::start().await;
-    e2e::create_account(server.url(), e2e::DEMO_EMAIL, e2e::DEMO_PASSWORD).await?;
+    let server = server().await;
+    demo::create_account(server.url(), demo::DEMO_EMAIL, demo::DEMO_PASSWORD).await?;
     let names: Vec<String> = (1..n).map(|i| format!("Device {i}")).collect();
     // The other devices' sessions stay live on the server after their clients go.
-    e2e::sign_in_other_devices(server.url(), e2e::DEMO_EMAIL, e2e::DEMO_PASSWORD, &names).await?;
-    e2e::sign_in_this_device(
+    demo::sign_in_other_devices(server.url(), demo::DEMO_EMAIL, demo::DEMO_PASSWORD, &names)
+        .await?;
+    demo::sign_in_this_device(
         Some(xdg),
         server.url(),
-        e2e::DEMO_EMAIL,
-        e2e::DEMO_PASSWORD,
+        demo::DEMO_EMAIL,
+        demo::DEMO_PASSWORD,
         Some("This computer"),
     )
     .await?;
@@ -255,7 +261,7 @@ async fn main() -> anyhow::Result<()> {
     let started = Instant::now();
 
     let signed_out = tempfile::tempdir()?;
-    let idle = TestServer::start().await;
+    let idle = server().await;
     let baseline = measure(
         "baseline: signed out, sign-in form",
         signed_out.path(),

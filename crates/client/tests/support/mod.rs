@@ -1,11 +1,10 @@
-//! Shared by the client's integration tests: the real Secret Service check, direct
-//! keychain reads (not through the client), a counting proxy in front of the server,
-//! and a scan for token files.
+//! Shared by the client's integration tests: direct keychain reads (not through the
+//! client), a counting proxy in front of the server, and a scan for token files.
 
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
@@ -15,41 +14,11 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use client::{Keychain, Options, SessionManager};
 
-/// These tests need the real Secret Service. Fail loudly, saying how to run them,
-/// rather than skip silently.
-pub fn require_secret_service() {
-    if std::env::var("SESSION_TEST_SECRET_SERVICE").as_deref() != Ok("1") {
-        panic!(
-            "\n\nThis test uses the real OS keychain (Secret Service over D-Bus).\n\
-             Run it inside a private, unlocked gnome-keyring:\n\n    \
-             scripts/with-secret-service cargo test -p session-client\n\n\
-             (needs the apt packages dbus dbus-x11 gnome-keyring; CI always runs it this way)\n"
-        );
-    }
-}
+pub use testkit::keychain::{files_containing, require_secret_service};
 
-/// Reads a keychain entry straight from the Secret Service, bypassing the client.
+/// Reads one of the client's keychain entries straight from the Secret Service.
 pub fn keychain_entry(user: &str) -> Option<String> {
-    static STORE: std::sync::OnceLock<Arc<keyring_core::CredentialStore>> =
-        std::sync::OnceLock::new();
-    let store = STORE.get_or_init(|| {
-        zbus_secret_service_keyring_store::Store::new().expect("Secret Service store")
-    });
-    let entry = keyring_core::Entry::new_in_store(store, "session-manager", user).expect("entry");
-    // A read can race the client deleting the same item (found by the search, gone
-    // before its secret is fetched); only an error that persists is a failure.
-    let mut attempts = 0;
-    loop {
-        match entry.get_password() {
-            Ok(p) => return Some(p),
-            Err(keyring_core::Error::NoEntry) => return None,
-            Err(e) if attempts >= 3 => panic!("reading the keychain: {e}"),
-            Err(_) => {
-                attempts += 1;
-                std::thread::sleep(std::time::Duration::from_millis(20));
-            }
-        }
-    }
+    testkit::keychain::read(client::SERVICE, user)
 }
 
 /// The keychain "user" of an account's usable credential (as the client names it).
@@ -232,44 +201,6 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         }
     }
     (status, headers, bytes).into_response()
-}
-
-/// Every file under `roots`, written since `since`, whose bytes contain one of `secrets`.
-pub fn files_containing(
-    roots: &[PathBuf],
-    secrets: &[String],
-    since: std::time::SystemTime,
-) -> Vec<PathBuf> {
-    let mut hits = Vec::new();
-    let mut stack: Vec<PathBuf> = roots.to_vec();
-    let mut visited = 0usize;
-    while let Some(p) = stack.pop() {
-        visited += 1;
-        if visited > 200_000 {
-            break;
-        }
-        let Ok(meta) = std::fs::symlink_metadata(&p) else {
-            continue;
-        };
-        if meta.is_dir() {
-            if let Ok(rd) = std::fs::read_dir(&p) {
-                stack.extend(rd.flatten().map(|e| e.path()));
-            }
-        } else if meta.is_file()
-            && meta.len() < 64 << 20
-            && meta.modified().is_ok_and(|m| m >= since)
-            && let Ok(bytes) = std::fs::read(&p)
-        {
-            let text = String::from_utf8_lossy(&bytes);
-            if secrets
-                .iter()
-                .any(|s| !s.is_empty() && text.contains(s.as_str()))
-            {
-                hits.push(p);
-            }
-        }
-    }
-    hits
 }
 
 /// Polls `cond` every 10 ms until it holds or `limit` passes; returns how long it took.

@@ -147,7 +147,7 @@ async fn without_open_signup_accounts_come_from_the_administrator(backend: Backe
     ctx.assert_logs_clean();
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     an_email_can_register_once_whatever_its_case,
     wrong_email_and_wrong_password_get_the_same_answer,
     repeated_failures_for_an_account_are_slowed_down,

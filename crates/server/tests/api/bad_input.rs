@@ -361,7 +361,8 @@ async fn an_expired_access_token_is_refused(backend: Backend) {
 }
 
 async fn random_bodies_never_crash_the_server(backend: Backend) {
-    let ctx = Ctx::start(backend).await;
+    // A process of its own: a panic anywhere in it shows in its output.
+    let ctx = Ctx::start_with(Options::backend(backend).process()).await;
     let d = ctx.sign_in(&ctx.new_account().await, "Laptop").await;
     let routes = [
         ("POST", "/v1/accounts", "application/json"),
@@ -434,7 +435,7 @@ async fn random_bodies_never_crash_the_server(backend: Backend) {
     assert_eq!(ctx.sessions(&d).await.len(), 1);
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     malformed_bodies_get_clear_errors_and_change_nothing,
     forged_and_foreign_tokens_are_refused,
     tokens_for_another_issuer_or_audience_are_refused,

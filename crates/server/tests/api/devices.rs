@@ -146,7 +146,7 @@ async fn activity_tells_the_accounts_story_newest_first(backend: Backend) {
     assert_eq!(events[3]["device"]["name"], "Work laptop");
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     two_devices_see_each_other_own_first_and_rename,
     others_are_listed_most_recently_active_first,
     another_accounts_session_is_not_found_and_untouched,

@@ -58,4 +58,4 @@ async fn discovery_names_every_endpoint_and_the_keys(backend: Backend) {
     assert!(doc["paths"]["/oauth/token"]["post"].is_object());
 }
 
-crate::on_both_backends!(discovery_names_every_endpoint_and_the_keys);
+testkit::on_both_backends!(discovery_names_every_endpoint_and_the_keys);

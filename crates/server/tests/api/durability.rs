@@ -1,11 +1,18 @@
-//! What survives a crash, a restart and a key rotation.
+//! What survives a crash, a restart and a key rotation: the real binary in a process
+//! of its own, killed, stopped with SIGTERM and started again.
 
 use std::time::Duration;
 
+use testkit::Options;
+
 use crate::helpers::*;
 
+async fn start_process(backend: Backend) -> Ctx {
+    Ctx::start_with(Options::backend(backend).process()).await
+}
+
 async fn an_acknowledged_revocation_survives_kill_9(backend: Backend) {
-    let mut ctx = Ctx::start(backend).await;
+    let mut ctx = start_process(backend).await;
     let email = ctx.new_account().await;
     let phone = ctx.sign_in(&email, "Phone").await;
     let laptop = ctx.sign_in(&email, "Lost laptop").await;
@@ -36,7 +43,7 @@ async fn an_acknowledged_revocation_survives_kill_9(backend: Backend) {
 }
 
 async fn sign_out_everywhere_survives_kill_9(backend: Backend) {
-    let mut ctx = Ctx::start(backend).await;
+    let mut ctx = start_process(backend).await;
     let email = ctx.new_account().await;
     let a = ctx.sign_in(&email, "Desktop").await;
     let b = ctx.sign_in(&email, "Phone").await;
@@ -51,7 +58,7 @@ async fn sign_out_everywhere_survives_kill_9(backend: Backend) {
 }
 
 async fn sigterm_shuts_down_gracefully_even_with_open_streams(backend: Backend) {
-    let mut ctx = Ctx::start(backend).await;
+    let mut ctx = start_process(backend).await;
     let d = ctx.sign_in(&ctx.new_account().await, "Laptop").await;
     let mut stream = ctx.events(&d).await;
     ctx.server.stop().await;
@@ -67,7 +74,7 @@ async fn sigterm_shuts_down_gracefully_even_with_open_streams(backend: Backend) 
 }
 
 async fn tokens_signed_before_a_key_rotation_stay_valid(backend: Backend) {
-    let mut ctx = Ctx::start(backend).await;
+    let mut ctx = start_process(backend).await;
     let d = ctx.sign_in(&ctx.new_account().await, "Laptop").await;
     let out = ctx.server.cli(&["keys", "rotate"]).await;
     assert!(out.contains("is now current"), "{out}");
@@ -100,7 +107,7 @@ async fn tokens_signed_before_a_key_rotation_stay_valid(backend: Backend) {
     );
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     an_acknowledged_revocation_survives_kill_9,
     sign_out_everywhere_survives_kill_9,
     sigterm_shuts_down_gracefully_even_with_open_streams,

@@ -218,7 +218,7 @@ async fn a_revocation_through_one_instance_is_enforced_by_another(backend: Backe
     }
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     the_feed_lists_every_revocation_that_still_matters,
     the_revocation_stream_replays_then_follows_and_resumes,
     a_revocation_through_one_instance_is_enforced_by_another,

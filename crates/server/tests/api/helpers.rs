@@ -1,5 +1,6 @@
-//! The harness: a real server per test, devices that sign in over HTTP, an SSE reader,
-//! and a record of every secret a test handled so its logs can be searched for them.
+//! The harness: a real server per test (testkit's, in this process unless a test needs
+//! a process of its own), devices that sign in over HTTP, an SSE reader, and a record of
+//! every secret a test handled so its logs can be searched for them.
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -15,29 +16,6 @@ pub use testkit::Backend;
 use testkit::{Options, TestServer};
 
 pub const PASSWORD: &str = "correct horse battery staple";
-
-/// Generates, for each scenario `async fn name(backend: Backend)`, one test per backend.
-#[macro_export]
-macro_rules! on_both_backends {
-    ($($name:ident),* $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Sqlite).await
-                }
-            )*
-        }
-        mod postgres {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name($crate::helpers::Backend::Postgres).await
-                }
-            )*
-        }
-    };
-}
 
 pub struct Ctx {
     pub server: TestServer,

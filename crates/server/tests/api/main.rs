@@ -1,5 +1,7 @@
-//! The session server's integration suite: a real `session-server` process per test on a
-//! random loopback port, each scenario run against SQLite and against PostgreSQL.
+//! The session server's integration suite: a real server per test on a random loopback
+//! port, each scenario run against SQLite and against PostgreSQL. Servers run inside
+//! the test process, except where a test needs the binary in a process of its own
+//! (`kill -9`, SIGTERM, restarts, what the process itself prints).
 
 // Test code: a failed unwrap is a failed test, with its location.
 #![allow(clippy::unwrap_used, clippy::expect_used)]

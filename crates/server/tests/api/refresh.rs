@@ -306,7 +306,7 @@ async fn refresh_after_the_session_expired_is_refused(backend: Backend) {
     );
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     every_refresh_rotates_the_refresh_token,
     a_copied_token_replayed_from_elsewhere_at_once_revokes_the_session,
     a_retry_from_the_same_address_gets_the_same_successor_and_is_recorded,

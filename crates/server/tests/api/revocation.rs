@@ -255,7 +255,7 @@ async fn an_administrator_signs_a_compromised_account_out(backend: Backend) {
     }
 }
 
-crate::on_both_backends!(
+testkit::on_both_backends!(
     a_lost_laptop_is_signed_out_and_cannot_get_back_in,
     a_device_can_sign_itself_out,
     signing_out_all_others_keeps_only_this_device,

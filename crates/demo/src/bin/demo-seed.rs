@@ -14,12 +14,12 @@ struct Args {
     /// The session server (open sign-up).
     #[arg(long)]
     server: String,
-    #[arg(long, default_value = e2e::DEMO_EMAIL)]
+    #[arg(long, default_value = demo::DEMO_EMAIL)]
     email: String,
-    #[arg(long, default_value = e2e::DEMO_PASSWORD)]
+    #[arg(long, default_value = demo::DEMO_PASSWORD)]
     password: String,
     /// Other devices to sign in, in this order (the last is the most recent).
-    #[arg(long = "device", default_values_t = e2e::DEMO_DEVICES.map(String::from))]
+    #[arg(long = "device", default_values_t = demo::DEMO_DEVICES.map(String::from))]
     devices: Vec<String>,
     /// More devices ("Device 5", "Device 6", ...) after those, e.g. to fill a long list.
     #[arg(long, default_value_t = 0)]
@@ -45,7 +45,7 @@ async fn main() -> anyhow::Result<()> {
     wait_until_ready(&args.server).await?;
     if let Some(target) = &args.sign_out {
         let other =
-            e2e::OtherDevice::sign_in(&args.server, &args.email, &args.password, &args.as_device)
+            demo::OtherDevice::sign_in(&args.server, &args.email, &args.password, &args.as_device)
                 .await?;
         let device = other.session.find_device(target).await?;
         other.session.sign_out_device(device.id).await?;
@@ -55,20 +55,20 @@ async fn main() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    e2e::create_account(&args.server, &args.email, &args.password).await?;
+    demo::create_account(&args.server, &args.email, &args.password).await?;
     let mut names = args.devices.clone();
     let named = names.len();
     names.extend((0..args.extra).map(|i| format!("Device {}", named + i + 2)));
     // Kept alive until the end, then dropped: their sessions stay live on the server.
     let others =
-        e2e::sign_in_other_devices(&args.server, &args.email, &args.password, &names).await?;
+        demo::sign_in_other_devices(&args.server, &args.email, &args.password, &names).await?;
     eprintln!(
         "signed in {} other devices: {}",
         others.len(),
         summary(&names)
     );
     if !args.no_this_device {
-        let session = e2e::sign_in_this_device(
+        let session = demo::sign_in_this_device(
             None,
             &args.server,
             &args.email,
