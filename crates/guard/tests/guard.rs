@@ -349,3 +349,36 @@ async fn a_new_signing_key_is_fetched_when_a_token_names_it() {
     assert!(guard.authorize(after.access_token.expose()).await.is_ok());
     assert!(guard.authorize(before.access_token.expose()).await.is_ok());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compromised_key_is_refused_by_every_instance_and_guard_within_seconds() {
+    let (a, b) = two_instances(Backend::Postgres, |b| b).await;
+    let guard = Guard::start(config(&b)).await.unwrap();
+    let email = account(&a).await;
+    let laptop = a.sign_in(&email, PASSWORD, "Laptop").await;
+    let token = laptop.access_token.expose();
+    assert!(guard.authorize(token).await.is_ok(), "verified and cached");
+    let header = token.split('.').next().unwrap();
+    let header: serde_json::Value = serde_json::from_slice(
+        &base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap(),
+    )
+    .unwrap();
+    let kid = header["kid"].as_str().unwrap();
+
+    a.cli(&["keys", "retire", kid]).await;
+    // The guard (fed by B) drops it from the feed at once, cached or not...
+    refused_within(&guard, token, Duration::from_secs(3)).await;
+    // ...and both instances refuse it too.
+    for server in [&a, &b] {
+        let r = reqwest::Client::new()
+            .get(format!("{}/v1/sessions", server.url()))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401, "{} still accepts it", server.url());
+    }
+    // A fresh token (a new key signs now) is accepted everywhere.
+    let fresh = b.sign_in(&email, PASSWORD, "Phone").await;
+    assert!(guard.authorize(fresh.access_token.expose()).await.is_ok());
+}

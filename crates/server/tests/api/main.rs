@@ -9,10 +9,12 @@
 mod helpers;
 
 mod accounts;
+mod attacks;
 mod bad_input;
 mod devices;
 mod discovery;
 mod durability;
 mod feed;
+mod keys_and_feed;
 mod refresh;
 mod revocation;
