@@ -248,10 +248,7 @@ async fn signing_keys_are_sealed_at_rest_and_need_their_kek(backend: Backend) {
         ],
     ] {
         let args = ServeArgs::from_flags(flags).unwrap();
-        let err = Server::start(args, &url)
-            .await
-            .err()
-            .expect("started anyway");
+        let err = Server::start(args, &url).await.expect_err("started anyway");
         let text = format!("{err:#}");
         assert!(text.contains("key-encryption key"), "{text}");
     }
