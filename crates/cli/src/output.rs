@@ -194,6 +194,11 @@ pub fn event_line(ev: &ClientEvent, me: SessionId) -> Option<String> {
                 e.reason.as_str()
             ),
             Event::SessionRevoked(_) => return None,
+            Event::SessionWiped(e) => format!(
+                "Device {} confirmed it erased its keys at {}",
+                e.session_id,
+                e.at.with_timezone(&chrono::Local).format("%H:%M")
+            ),
             Event::SecurityAlert(a) => format!("SECURITY ALERT ({}): {}", a.kind, a.message),
         },
         _ => return None,
@@ -246,6 +251,7 @@ mod tests {
             } else {
                 None
             },
+            signed_out: None,
             current,
         }
     }

@@ -120,11 +120,7 @@ pub fn refusal<B: From<String>>(denied: &Denied) -> http::Response<B> {
             other.to_string(),
         ),
     };
-    let body = serde_json::to_string(&ErrorBody {
-        error: code,
-        error_description: text,
-    })
-    .unwrap_or_default();
+    let body = serde_json::to_string(&ErrorBody::new(code, text)).unwrap_or_default();
     let mut res = http::Response::new(B::from(body));
     *res.status_mut() = status;
     let h = res.headers_mut();

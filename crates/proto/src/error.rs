@@ -9,6 +9,23 @@ pub struct ErrorBody {
     /// Text for people. Never contains a token, a password or a hash.
     #[serde(default)]
     pub error_description: String,
+    /// With `mfa_required`: the opaque challenge to answer at `POST /v1/sessions/two-step`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub challenge: Option<crate::SecretText>,
+    /// With `mfa_required`: seconds the challenge can be answered.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_in: Option<u64>,
+}
+
+impl ErrorBody {
+    pub fn new(error: ErrorCode, error_description: impl Into<String>) -> Self {
+        Self {
+            error,
+            error_description: error_description.into(),
+            challenge: None,
+            expires_in: None,
+        }
+    }
 }
 
 /// Every error code of the API, as one enum shared by the server (which answers with
@@ -41,6 +58,12 @@ pub enum ErrorCode {
     TemporarilyUnavailable,
     /// The request's body did not arrive in time.
     RequestTimeout,
+    /// The password was right and the account has two-step sign-in: answer the challenge.
+    MfaRequired,
+    /// A wrong, reused or malformed two-step code.
+    InvalidCode,
+    /// A two-step challenge that is unknown, expired or already used.
+    InvalidChallenge,
     /// A code this version does not know (a newer server): read the description.
     #[serde(other)]
     Unknown,
@@ -69,6 +92,9 @@ impl ErrorCode {
         Self::ServerError,
         Self::TemporarilyUnavailable,
         Self::RequestTimeout,
+        Self::MfaRequired,
+        Self::InvalidCode,
+        Self::InvalidChallenge,
     ];
 
     /// The code as it travels.
@@ -94,6 +120,9 @@ impl ErrorCode {
             Self::ServerError => "server_error",
             Self::TemporarilyUnavailable => "temporarily_unavailable",
             Self::RequestTimeout => "request_timeout",
+            Self::MfaRequired => "mfa_required",
+            Self::InvalidCode => "invalid_code",
+            Self::InvalidChallenge => "invalid_challenge",
             Self::Unknown => "unknown",
         }
     }

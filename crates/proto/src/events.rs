@@ -30,6 +30,17 @@ pub struct SessionRevoked {
 pub struct SessionCreated {
     pub session_id: SessionId,
     pub device: Device,
+    /// The address it signed in from (an addition to shared/API.md), so other devices
+    /// can say where.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<String>,
+}
+
+/// `session.wiped`: a signed-out device confirmed that it erased its keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionWiped {
+    pub session_id: SessionId,
+    pub at: Timestamp,
 }
 
 /// `session.renamed`: a device got a new name (an addition to shared/API.md, so
@@ -93,6 +104,7 @@ pub enum Event {
     SessionRevoked(SessionRevoked),
     SessionCreated(SessionCreated),
     SessionRenamed(SessionRenamed),
+    SessionWiped(SessionWiped),
     SecurityAlert(SecurityAlert),
 }
 
@@ -100,6 +112,7 @@ impl Event {
     pub const SESSION_REVOKED: &'static str = "session.revoked";
     pub const SESSION_CREATED: &'static str = "session.created";
     pub const SESSION_RENAMED: &'static str = "session.renamed";
+    pub const SESSION_WIPED: &'static str = "session.wiped";
     pub const SECURITY_ALERT: &'static str = "security.alert";
 
     /// The SSE `event:` name.
@@ -108,6 +121,7 @@ impl Event {
             Self::SessionRevoked(_) => Self::SESSION_REVOKED,
             Self::SessionCreated(_) => Self::SESSION_CREATED,
             Self::SessionRenamed(_) => Self::SESSION_RENAMED,
+            Self::SessionWiped(_) => Self::SESSION_WIPED,
             Self::SecurityAlert(_) => Self::SECURITY_ALERT,
         }
     }
@@ -118,6 +132,7 @@ impl Event {
             Self::SessionRevoked(e) => serde_json::to_value(e),
             Self::SessionCreated(e) => serde_json::to_value(e),
             Self::SessionRenamed(e) => serde_json::to_value(e),
+            Self::SessionWiped(e) => serde_json::to_value(e),
             Self::SecurityAlert(e) => serde_json::to_value(e),
         };
         // These structs hold only strings, ids and times: serializing cannot fail.
@@ -131,6 +146,7 @@ impl Event {
             Self::SESSION_REVOKED => Self::SessionRevoked(serde_json::from_str(data)?),
             Self::SESSION_CREATED => Self::SessionCreated(serde_json::from_str(data)?),
             Self::SESSION_RENAMED => Self::SessionRenamed(serde_json::from_str(data)?),
+            Self::SESSION_WIPED => Self::SessionWiped(serde_json::from_str(data)?),
             Self::SECURITY_ALERT => Self::SecurityAlert(serde_json::from_str(data)?),
             _ => return Ok(None),
         }))

@@ -7,6 +7,7 @@
 mod ids;
 mod secret;
 
+pub mod account;
 pub mod activity;
 pub mod discovery;
 pub mod error;
@@ -20,7 +21,7 @@ pub mod text;
 pub mod tokens;
 
 pub use ids::{IdParseError, Jti, SessionId, UserId};
-pub use secret::{AccessToken, Password, RefreshToken};
+pub use secret::{AccessToken, Password, RefreshToken, SecretText};
 
 /// Times on the wire are RFC 3339 in UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;

@@ -33,6 +33,15 @@ pub fn signed_out_message(
         RevocationReason::Admin => {
             format!("This device was signed out by an administrator{when}.")
         }
+        RevocationReason::PasswordChanged => match (own_action, by) {
+            (true, _) => format!("You changed your password{when}; this device was signed out."),
+            (false, Some(by)) => format!(
+                "This device was signed out because the password was changed on {by}{when}."
+            ),
+            (false, None) => {
+                format!("This device was signed out because your password was changed{when}.")
+            }
+        },
         RevocationReason::SignedOutEverywhere => match (own_action, by) {
             (true, _) => format!("You signed out everywhere{when}."),
             (false, Some(by)) => {
@@ -67,6 +76,14 @@ mod tests {
         assert_eq!(
             signed_out_message(RevokedOthers, Some("  Phone "), false, "yesterday at 09:30"),
             "This device was signed out from Phone yesterday at 09:30."
+        );
+    }
+
+    #[test]
+    fn a_password_change_says_so() {
+        assert_eq!(
+            signed_out_message(PasswordChanged, Some("Phone"), false, "at 14:02"),
+            "This device was signed out because the password was changed on Phone at 14:02."
         );
     }
 

@@ -49,6 +49,12 @@ secret!(
     RefreshToken
 );
 
+secret!(
+    /// Any other secret text: a two-step secret, its `otpauth://` URI, a recovery code,
+    /// a sign-in challenge.
+    SecretText
+);
+
 impl RefreshToken {
     /// The prefix of every refresh token.
     pub const PREFIX: &'static str = "rt_";

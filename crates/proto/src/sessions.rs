@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Device, SessionId, Timestamp};
 
-/// One live session as `GET /v1/sessions` lists it.
+/// One session as `GET /v1/sessions` lists it.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "ts", derive(ts_rs::TS))]
 pub struct SessionInfo {
@@ -15,6 +15,30 @@ pub struct SessionInfo {
     pub last_ip: Option<String>,
     /// True for the session of the token that asked.
     pub current: bool,
+    /// For a session signed out in the last 7 days (`?include=signed_out`): how it ended
+    /// and whether the device confirmed it erased its keys. Absent for live sessions.
+    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(flatten))]
+    pub signed_out: Option<SignedOut>,
+}
+
+/// How a listed session ended, and the device's wipe receipt.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SignedOut {
+    pub revoked_at: Timestamp,
+    pub revoked_reason: RevocationReason,
+    /// When the device said it erased its keys (its receipt), `null` until then.
+    pub wiped_at: Option<Timestamp>,
+    /// The address the receipt came from.
+    pub wiped_ip: Option<String>,
+}
+
+/// `POST /v1/sessions/{id}/wipe-receipt`: a signed-out device proves it held the revoked
+/// session's refresh token, and that it erased it.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct WipeReceipt {
+    pub refresh_token: crate::RefreshToken,
 }
 
 /// `GET /v1/sessions`: the caller's own session first, then by `last_seen_at` descending.
@@ -72,6 +96,8 @@ pub enum RevocationReason {
     RefreshTokenReuse,
     /// An administrator ended it (`session-server admin revoke-user`).
     Admin,
+    /// The account's password was changed (from another device).
+    PasswordChanged,
     /// Never sent by this server: what a client records when it learned of the sign-out
     /// without a reason (a refused refresh), or from a newer server with a reason this
     /// version does not know.
@@ -88,6 +114,7 @@ impl RevocationReason {
         Self::SignedOutEverywhere,
         Self::RefreshTokenReuse,
         Self::Admin,
+        Self::PasswordChanged,
     ];
 
     pub const fn as_str(self) -> &'static str {
@@ -98,6 +125,7 @@ impl RevocationReason {
             Self::SignedOutEverywhere => "signed_out_everywhere",
             Self::RefreshTokenReuse => "refresh_token_reuse",
             Self::Admin => "admin",
+            Self::PasswordChanged => "password_changed",
             Self::Unknown => "unknown",
         }
     }
@@ -131,7 +159,7 @@ mod tests {
 
     #[test]
     fn a_reason_from_a_newer_server_reads_as_unknown() {
-        let r: RevocationReason = serde_json::from_str("\"password_changed_v9\"").unwrap();
+        let r: RevocationReason = serde_json::from_str("\"teleported\"").unwrap();
         assert_eq!(r, RevocationReason::Unknown);
         assert_eq!(RevocationReason::parse("unknown"), None);
     }

@@ -34,6 +34,11 @@ impl Millis {
         self.0.div_euclid(1000)
     }
 
+    /// Whole seconds since the epoch, for clocks that count from it (TOTP).
+    pub fn secs_u64(self) -> u64 {
+        u64::try_from(self.secs()).unwrap_or(0)
+    }
+
     pub fn to_datetime(self) -> DateTime<Utc> {
         Utc.timestamp_millis_opt(self.0)
             .single()

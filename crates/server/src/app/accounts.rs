@@ -64,7 +64,19 @@ impl App {
             return Err(AppError::InvalidCredentials);
         };
         attempt.refund(&self.limits);
+        if account.two_step_secret.is_some() {
+            return self.challenge_sign_in(&account, &device, ip).await;
+        }
+        self.start_session(&account, &device, ip).await
+    }
 
+    /// Creates the session of a completed sign-in and answers with its tokens.
+    pub(super) async fn start_session(
+        &self,
+        account: &crate::store::Account,
+        device: &proto::Device,
+        ip: Option<IpAddr>,
+    ) -> Result<TokenResponse> {
         let now = Millis::now();
         let refresh = secrets::new_refresh_token();
         let ip_text = ip.map(|i| i.to_string());
@@ -72,13 +84,14 @@ impl App {
         let event = Event::SessionCreated(SessionCreated {
             session_id: id,
             device: device.clone(),
+            ip: ip_text.clone(),
         });
         let session = self
             .store
             .create_session(NewSession {
                 id,
                 user_id: account.id,
-                device: &device,
+                device,
                 ip: ip_text.as_deref(),
                 now,
                 idle_expires_at: now.plus(
@@ -100,7 +113,7 @@ impl App {
     /// Counts a sign-in attempt against the (account, address) pair, the account and
     /// the address; if any is at its limit, nothing is counted and the longest wait is
     /// the answer.
-    fn begin_sign_in(&self, email: &str, ip: Option<IpAddr>) -> Result<SignInAttempt> {
+    pub(super) fn begin_sign_in(&self, email: &str, ip: Option<IpAddr>) -> Result<SignInAttempt> {
         let now = Instant::now();
         let address = ip.map(address_key);
         let pair_key = format!("{email}|{}", address.as_deref().unwrap_or("-"));
@@ -132,14 +145,14 @@ impl App {
 
 /// The slots one sign-in attempt holds in the limits.
 #[derive(Default)]
-struct SignInAttempt {
+pub(super) struct SignInAttempt {
     pair: Option<Ticket>,
     account: Option<Ticket>,
     address: Option<Ticket>,
 }
 
 impl SignInAttempt {
-    fn refund(self, limits: &super::Limits) {
+    pub(super) fn refund(self, limits: &super::Limits) {
         if let Some(t) = self.pair {
             limits.signin_pair.refund(t);
         }

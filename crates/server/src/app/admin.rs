@@ -14,7 +14,7 @@ use super::{AppError, EVENT_RETENTION, Result, revocation_retention};
 use crate::keys::{self, KeysError};
 use crate::password::Hasher;
 use crate::seal::Sealer;
-use crate::store::{Actor, Revoke, SessionStatus, Store, StoredKey, Which};
+use crate::store::{AccountChange, Actor, Revoke, SessionStatus, Store, StoredKey, Which};
 use crate::time::Millis;
 
 /// The operator's side of the app.
@@ -96,7 +96,11 @@ impl Admin {
                     actor: Actor::SERVER,
                     now,
                     feed_expires_at: now.plus(revocation_retention(access_ttl)),
-                    not_before: Some((now, ActivityKind::SignedOutEverywhere)),
+                    account: AccountChange {
+                        not_before: Some(now),
+                        activity: Some(ActivityKind::SignedOutEverywhere),
+                        ..AccountChange::default()
+                    },
                     events: &[],
                     event_expires_at: now.plus(EVENT_RETENTION),
                 },

@@ -5,23 +5,29 @@ use std::net::IpAddr;
 use proto::SessionId;
 use proto::activity::{ActivityEvent, ActivityKind, ActivityList};
 use proto::events::{Event, SessionRenamed};
-use proto::sessions::{RevocationReason, RevokeScope, SessionInfo, SessionList};
+use proto::sessions::{RevocationReason, RevokeScope, SessionInfo, SessionList, SignedOut};
 use proto::tokens::Claims;
 
 use super::refresh::revoked_event;
 use super::validate::validate_name;
 use super::{App, AppError, Result};
-use crate::store::{Actor, Revoke, Session, Which};
+use crate::store::{AccountChange, Actor, Revoke, Session, Which};
 use crate::time::Millis;
+
+/// Signed-out sessions are listed (with `include=signed_out`) this long after they ended.
+const SIGNED_OUT_SHOWN: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
 
 /// The activity log shows this many entries, newest first.
 const ACTIVITY_PAGE: i64 = 200;
 
 impl App {
-    pub async fn list_sessions(&self, caller: &Claims) -> Result<SessionList> {
+    /// The caller's live sessions (its own first, then most recently seen), and with
+    /// `signed_out` those signed out in the last 7 days after them, most recent first.
+    pub async fn list_sessions(&self, caller: &Claims, signed_out: bool) -> Result<SessionList> {
+        let now = Millis::now();
         let mut sessions: Vec<SessionInfo> = self
             .store
-            .live_sessions(caller.sub, Millis::now())
+            .live_sessions(caller.sub, now)
             .await?
             .into_iter()
             .map(|s| session_info(s, caller.sid))
@@ -30,6 +36,23 @@ impl App {
         if let Some(pos) = sessions.iter().position(|s| s.current) {
             let own = sessions.remove(pos);
             sessions.insert(0, own);
+        }
+        if signed_out {
+            let ended = self
+                .store
+                .signed_out_sessions(caller.sub, now.minus(SIGNED_OUT_SHOWN))
+                .await?;
+            sessions.extend(ended.into_iter().map(|(s, f)| {
+                let mut info = session_info(s, caller.sid);
+                info.current = false;
+                info.signed_out = Some(SignedOut {
+                    revoked_at: f.revoked_at.to_datetime(),
+                    revoked_reason: f.reason,
+                    wiped_at: f.wiped_at.map(Millis::to_datetime),
+                    wiped_ip: f.wiped_ip,
+                });
+                info
+            }));
         }
         Ok(SessionList { sessions })
     }
@@ -146,7 +169,11 @@ impl App {
                     },
                     now,
                     feed_expires_at: self.revocation_expiry(now),
-                    not_before: everywhere.then_some((now, ActivityKind::SignedOutEverywhere)),
+                    account: AccountChange {
+                        not_before: everywhere.then_some(now),
+                        activity: everywhere.then_some(ActivityKind::SignedOutEverywhere),
+                        ..AccountChange::default()
+                    },
                     events: &[],
                     event_expires_at: self.event_expiry(now),
                 },
@@ -188,5 +215,6 @@ fn session_info(s: Session, caller: SessionId) -> SessionInfo {
         created_at: s.created_at.to_datetime(),
         last_seen_at: s.last_seen_at.to_datetime(),
         last_ip: s.last_ip,
+        signed_out: None,
     }
 }

@@ -7,11 +7,13 @@
 //! renames, sign-outs, activity), [`streams`] (what event and revocation streams read),
 //! [`admin`] (the operator's commands), [`validate`] (what input is acceptable).
 
+mod account;
 mod accounts;
 mod admin;
 mod devices;
 mod refresh;
 mod streams;
+mod two_step;
 mod validate;
 
 use std::sync::{Arc, RwLock};
@@ -66,6 +68,25 @@ pub enum TokenRejection {
 pub enum AppError {
     #[error("the email or the password is wrong")]
     InvalidCredentials,
+    /// The account's own password, asked again for a sensitive change, is wrong.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// The password was right; the account has two-step sign-in.
+    #[error("a two-step code is needed")]
+    MfaRequired {
+        challenge: proto::SecretText,
+        expires_in: Duration,
+    },
+    /// A wrong, reused or malformed two-step or recovery code.
+    #[error("the code is wrong or was already used")]
+    InvalidCode,
+    /// A wrong code to confirm or turn off two-step sign-in (the request is otherwise
+    /// fine: 422).
+    #[error("the code is wrong or was already used")]
+    WrongCode,
+    /// An unknown, expired or used sign-in challenge.
+    #[error("the sign-in challenge is unknown, expired or already used")]
+    InvalidChallenge,
     #[error("too many failed attempts")]
     TooManyAttempts(Duration),
     /// The server is at capacity for this kind of work (password hashing): try again soon.
@@ -102,6 +123,8 @@ pub enum AppError {
     Hash(HashError),
     #[error("signing keys failed")]
     Keys(#[from] KeysError),
+    #[error("a sealed secret cannot be opened")]
+    Sealed(#[source] crate::seal::SealError),
 }
 
 /// How long a client should wait when every hasher is busy.
@@ -120,7 +143,10 @@ impl AppError {
     /// Whether this is the server's fault (logged, answered as a 500) rather than the
     /// request's.
     pub fn is_internal(&self) -> bool {
-        matches!(self, Self::Store(_) | Self::Hash(_) | Self::Keys(_))
+        matches!(
+            self,
+            Self::Store(_) | Self::Hash(_) | Self::Keys(_) | Self::Sealed(_)
+        )
     }
 }
 
@@ -183,6 +209,8 @@ pub fn revocation_retention(access_ttl: Duration) -> Duration {
 pub struct App {
     /// This process, as it claims its access-token lifetime in the database.
     instance: String,
+    /// Seals two-step secrets at rest (and opens them).
+    sealer: Sealer,
     settings: Settings,
     store: Store,
     keys: Keys,
@@ -208,7 +236,16 @@ struct Limits {
     signup_address: Limiter,
     /// Failed refreshes and failed resource-server authentications per address.
     failures_address: Limiter,
+    /// Wrong two-step codes per (account, address), and per account.
+    two_step_pair: Limiter,
+    two_step_account: Limiter,
 }
+
+/// Wrong two-step codes tolerated per (account, address), and per account, in the
+/// sign-in window. A 6-digit code has a million values: at these rates a guesser needs
+/// years, and the owner's own typos are forgiven.
+const TWO_STEP_PAIR_LIMIT: u32 = 5;
+const TWO_STEP_ACCOUNT_LIMIT: u32 = 20;
 
 /// Sign-ups are counted per hour.
 const SIGNUP_WINDOW: Duration = Duration::from_secs(3600);
@@ -221,6 +258,8 @@ impl Limits {
             signin_address: Limiter::new(s.signin_address_limit, s.signin_window),
             signup_address: Limiter::new(s.signup_address_limit, SIGNUP_WINDOW),
             failures_address: Limiter::new(s.failure_address_limit, s.signin_window),
+            two_step_pair: Limiter::new(TWO_STEP_PAIR_LIMIT, s.signin_window),
+            two_step_account: Limiter::new(TWO_STEP_ACCOUNT_LIMIT, s.signin_window),
         }
     }
 
@@ -231,6 +270,8 @@ impl Limits {
             &self.signin_address,
             &self.signup_address,
             &self.failures_address,
+            &self.two_step_pair,
+            &self.two_step_account,
         ] {
             l.prune(now);
         }
@@ -252,7 +293,7 @@ impl App {
         store: Store,
         shutdown: CancellationToken,
     ) -> Result<Arc<Self>> {
-        let keys = Keys::load_or_create(&store, sealer, settings.access_ttl).await?;
+        let keys = Keys::load_or_create(&store, sealer.clone(), settings.access_ttl).await?;
         let denylist = Arc::new(RwLock::new(Denylist::with_leeway(LEEWAY_SECS)));
         let hub = Arc::new(Hub::default());
         let feed = Feed::load(store.clone(), keys.clone(), denylist.clone(), hub.clone()).await?;
@@ -274,6 +315,7 @@ impl App {
         };
         Ok(Arc::new(Self {
             instance,
+            sealer,
             limits: Limits::new(&settings),
             hasher,
             settings,
@@ -338,6 +380,9 @@ impl App {
             Ok(0) => {}
             Ok(n) => tracing::info!(feed = n, "pruned feed entries that can no longer matter"),
             Err(e) => tracing::warn!(error = %e, "pruning the feed failed"),
+        }
+        if let Err(e) = self.store.prune_challenges(now).await {
+            tracing::warn!(error = %e, "pruning sign-in challenges failed");
         }
         match self
             .store

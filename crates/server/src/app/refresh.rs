@@ -13,7 +13,7 @@ use proto::tokens::TokenResponse;
 use super::{App, AppError, Result};
 use crate::ratelimit::{address_key, same_client};
 use crate::secrets;
-use crate::store::{ActivityRecord, Actor, Revoke, Spend, TokenFacts, Which};
+use crate::store::{AccountChange, ActivityRecord, Actor, Revoke, Spend, TokenFacts, Which};
 use crate::time::Millis;
 
 /// A `refreshed` activity entry is recorded at most this often per session.
@@ -164,7 +164,7 @@ impl App {
                     },
                     now,
                     feed_expires_at: self.revocation_expiry(now),
-                    not_before: None,
+                    account: AccountChange::default(),
                     events: std::slice::from_ref(&alert),
                     event_expires_at: self.event_expiry(now),
                 },
@@ -208,7 +208,7 @@ impl App {
                         },
                         now,
                         feed_expires_at: self.revocation_expiry(now),
-                        not_before: None,
+                        account: AccountChange::default(),
                         events: &[],
                         event_expires_at: self.event_expiry(now),
                     },

@@ -17,6 +17,9 @@ pub struct ApiError {
     pub description: Cow<'static, str>,
     pub retry_after: Option<Duration>,
     pub www_authenticate: Option<&'static str>,
+    /// `mfa_required`: the challenge and how long it can be answered.
+    pub challenge: Option<proto::SecretText>,
+    pub expires_in: Option<u64>,
 }
 
 impl ApiError {
@@ -31,6 +34,8 @@ impl ApiError {
             description: description.into(),
             retry_after: None,
             www_authenticate: None,
+            challenge: None,
+            expires_in: None,
         }
     }
 
@@ -95,6 +100,39 @@ impl From<AppError> for ApiError {
                 err.retry_after = Some(wait);
                 err
             }
+            AppError::WrongPassword => ApiError::new(
+                StatusCode::FORBIDDEN,
+                ErrorCode::InvalidCredentials,
+                "The password is wrong.",
+            ),
+            AppError::MfaRequired {
+                challenge,
+                expires_in,
+            } => {
+                let mut err = ApiError::new(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::MfaRequired,
+                    "This account has two-step sign-in: answer the challenge with a code from your authenticator app (POST /v1/sessions/two-step).",
+                );
+                err.challenge = Some(challenge);
+                err.expires_in = Some(expires_in.as_secs());
+                err
+            }
+            AppError::InvalidCode => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidCode,
+                "The code is wrong or was already used. Wait for the next one and try again.",
+            ),
+            AppError::WrongCode => ApiError::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                ErrorCode::InvalidCode,
+                "The code is wrong or was already used. Wait for the next one and try again.",
+            ),
+            AppError::InvalidChallenge => ApiError::new(
+                StatusCode::UNAUTHORIZED,
+                ErrorCode::InvalidChallenge,
+                "This sign-in expired or was already completed; sign in again.",
+            ),
             AppError::Busy(wait) => {
                 let mut err = ApiError::new(
                     StatusCode::SERVICE_UNAVAILABLE,
@@ -139,7 +177,10 @@ impl From<AppError> for ApiError {
                 ErrorCode::NotFound,
                 "No such session on this account.",
             ),
-            e @ (AppError::Store(_) | AppError::Hash(_) | AppError::Keys(_)) => {
+            e @ (AppError::Store(_)
+            | AppError::Hash(_)
+            | AppError::Keys(_)
+            | AppError::Sealed(_)) => {
                 tracing::error!(error = %chain(&e), "request failed");
                 ApiError::internal()
             }
@@ -161,10 +202,9 @@ pub fn chain(e: &dyn std::error::Error) -> String {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody {
-            error: self.code,
-            error_description: self.description.into_owned(),
-        };
+        let mut body = ErrorBody::new(self.code, self.description.into_owned());
+        body.challenge = self.challenge;
+        body.expires_in = self.expires_in;
         let mut res = (self.status, Json(body)).into_response();
         let headers = res.headers_mut();
         headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

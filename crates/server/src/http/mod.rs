@@ -5,19 +5,23 @@ mod events;
 mod extract;
 pub mod listener;
 mod openapi;
+mod openapi_account;
 mod revocations;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
 use axum::{Json, Router};
+use proto::account::{
+    ChangePassword, PasswordChanged, TwoStepConfirm, TwoStepDisable, TwoStepSignIn, TwoStepStart,
+};
 use proto::discovery::ServerMetadata;
 use proto::error::ErrorCode;
-use proto::sessions::{RenameRequest, RevokeRequest, RevokeResponse};
+use proto::sessions::{RenameRequest, RevokeRequest, RevokeResponse, WipeReceipt};
 use proto::tokens::SignInRequest;
 use proto::{CreateAccountRequest, CreateAccountResponse, SessionId};
 use serde::Deserialize;
@@ -49,7 +53,16 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/v1/accounts", post(create_account))
         .route("/v1/sessions", post(sign_in).get(list_sessions))
         .route("/v1/sessions/revoke", post(revoke_scope))
+        .route("/v1/sessions/two-step", post(sign_in_second_step))
         .route("/v1/sessions/{id}", patch(rename_session).delete(delete_session))
+        .route("/v1/sessions/{id}/wipe-receipt", post(wipe_receipt))
+        .route("/v1/account", get(account))
+        .route("/v1/account/password", post(change_password))
+        .route(
+            "/v1/account/two-step",
+            post(two_step_start).delete(two_step_disable),
+        )
+        .route("/v1/account/two-step/confirm", post(two_step_confirm))
         .route("/v1/activity", get(activity))
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
@@ -159,11 +172,98 @@ async fn sign_in(
     Ok(no_store(StatusCode::CREATED, tokens))
 }
 
+#[derive(Deserialize)]
+struct ListQuery {
+    include: Option<String>,
+}
+
 async fn list_sessions(
     State(app): State<Arc<App>>,
     Bearer(caller): Bearer,
+    Query(q): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
-    Ok(no_store(StatusCode::OK, app.list_sessions(&caller).await?))
+    let signed_out = match q.include.as_deref() {
+        None | Some("") => false,
+        Some("signed_out") => true,
+        Some(_) => {
+            return Err(ApiError::bad_request(
+                ErrorCode::InvalidRequest,
+                "The only value of `include` is `signed_out`.",
+            ));
+        }
+    };
+    Ok(no_store(
+        StatusCode::OK,
+        app.list_sessions(&caller, signed_out).await?,
+    ))
+}
+
+async fn sign_in_second_step(
+    State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<TwoStepSignIn>,
+) -> Result<Response, ApiError> {
+    let tokens = app.sign_in_second_step(req, ip).await?;
+    Ok(no_store(StatusCode::CREATED, tokens))
+}
+
+async fn wipe_receipt(
+    State(app): State<Arc<App>>,
+    ClientIp(ip): ClientIp,
+    Path(id): Path<String>,
+    JsonBody(req): JsonBody<WipeReceipt>,
+) -> Result<StatusCode, ApiError> {
+    let id = session_id(&id)?;
+    app.wipe_receipt(id, req.refresh_token.expose(), ip).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn account(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+) -> Result<Response, ApiError> {
+    Ok(no_store(StatusCode::OK, app.account(&caller).await?))
+}
+
+async fn change_password(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<ChangePassword>,
+) -> Result<Response, ApiError> {
+    let revoked = app.change_password(&caller, req, ip).await?;
+    Ok(no_store(StatusCode::OK, PasswordChanged { revoked }))
+}
+
+async fn two_step_start(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<TwoStepStart>,
+) -> Result<Response, ApiError> {
+    let enrolment = app.two_step_start(&caller, &req.password, ip).await?;
+    Ok(no_store(StatusCode::OK, enrolment))
+}
+
+async fn two_step_confirm(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<TwoStepConfirm>,
+) -> Result<Response, ApiError> {
+    let codes = app.two_step_confirm(&caller, &req.code, ip).await?;
+    Ok(no_store(StatusCode::OK, codes))
+}
+
+async fn two_step_disable(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    ClientIp(ip): ClientIp,
+    JsonBody(req): JsonBody<TwoStepDisable>,
+) -> Result<StatusCode, ApiError> {
+    app.two_step_disable(&caller, &req.password, &req.code, ip)
+        .await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// A session id from the path. Anything that is not a UUID cannot be one of the

@@ -10,7 +10,14 @@ use serde_json::{Value, json};
 use crate::app::App;
 
 pub async fn document(State(app): State<Arc<App>>) -> Json<Value> {
-    Json(build(&app.settings().issuer))
+    Json(full(&app.settings().issuer))
+}
+
+/// The whole document: this file's routes and the account routes.
+fn full(issuer: &str) -> Value {
+    let mut doc = build(issuer);
+    super::openapi_account::extend(&mut doc);
+    doc
 }
 
 fn err(description: &str) -> Value {
@@ -252,7 +259,7 @@ mod tests {
 
     #[test]
     fn every_route_is_documented_with_its_methods() {
-        let doc = build("http://localhost");
+        let doc = full("http://localhost");
         let routes: &[(&str, &[&str])] = &[
             ("/.well-known/oauth-authorization-server", &["get"]),
             ("/.well-known/jwks.json", &["get"]),
@@ -269,6 +276,12 @@ mod tests {
             ("/oauth/introspect", &["post"]),
             ("/v1/revocations", &["get"]),
             ("/v1/revocations/stream", &["get"]),
+            ("/v1/account", &["get"]),
+            ("/v1/account/password", &["post"]),
+            ("/v1/account/two-step", &["post", "delete"]),
+            ("/v1/account/two-step/confirm", &["post"]),
+            ("/v1/sessions/two-step", &["post"]),
+            ("/v1/sessions/{id}/wipe-receipt", &["post"]),
         ];
         let paths = doc["paths"].as_object().unwrap();
         assert_eq!(

@@ -11,6 +11,25 @@ pub struct Account {
     pub id: UserId,
     pub email: String,
     pub password_hash: String,
+    pub created_at: Millis,
+    /// The two-step secret (sealed), once confirmed.
+    pub two_step_secret: Option<Vec<u8>>,
+    /// A two-step secret being enrolled (sealed), until its first code confirms it.
+    pub two_step_pending: Option<Vec<u8>>,
+}
+
+const ACCOUNT_COLUMNS: &str =
+    "id, email, password_hash, created_at, two_step_secret, two_step_pending";
+
+fn account(r: sqlx::any::AnyRow) -> Result<Account> {
+    Ok(Account {
+        id: parse_id(&r.try_get::<String, _>("id")?)?,
+        email: r.try_get("email")?,
+        password_hash: r.try_get("password_hash")?,
+        created_at: Millis(r.try_get("created_at")?),
+        two_step_secret: r.try_get("two_step_secret")?,
+        two_step_pending: r.try_get("two_step_pending")?,
+    })
 }
 
 impl Store {
@@ -38,18 +57,23 @@ impl Store {
     }
 
     pub async fn account_by_email(&self, email: &str) -> Result<Option<Account>> {
-        let row = sqlx::query("SELECT id, email, password_hash FROM accounts WHERE email = $1")
-            .bind(email)
-            .fetch_optional(&self.read)
-            .await?;
-        row.map(|r| {
-            Ok(Account {
-                id: parse_id(&r.try_get::<String, _>("id")?)?,
-                email: r.try_get("email")?,
-                password_hash: r.try_get("password_hash")?,
-            })
-        })
-        .transpose()
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE email = $1"
+        ))
+        .bind(email)
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(account).transpose()
+    }
+
+    pub async fn account_by_id(&self, id: UserId) -> Result<Option<Account>> {
+        let row = sqlx::query(&format!(
+            "SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"
+        ))
+        .bind(id.to_string())
+        .fetch_optional(&self.read)
+        .await?;
+        row.map(account).transpose()
     }
 
     pub async fn account_not_before(&self, user_id: UserId) -> Result<Option<Millis>> {

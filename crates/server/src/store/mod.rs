@@ -21,6 +21,7 @@ mod feed;
 mod keys;
 mod refresh;
 mod sessions;
+mod two_step;
 
 use std::str::FromStr;
 
@@ -34,8 +35,10 @@ pub use feed::{FeedEntry, FeedKind, FeedPage, FeedSignals, Wake};
 pub use keys::StoredKey;
 pub use refresh::{Spend, Spent, TokenFacts};
 pub use sessions::{
-    Actor, NewSession, Revocation, Revoke, Session, SessionLife, SessionStatus, Which,
+    AccountChange, Actor, NewSession, Revocation, Revoke, Session, SessionLife, SessionStatus,
+    SignedOutFacts, Which, WipeOutcome,
 };
+pub use two_step::{Challenge, NewChallenge};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
 static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/postgres");

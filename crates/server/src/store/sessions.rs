@@ -98,6 +98,8 @@ pub enum Which {
     One(SessionId),
     /// Every session, but the one given.
     AllBut(Option<SessionId>),
+    /// No session (a change to the account alone).
+    None,
 }
 
 /// Who asked for a change.
@@ -125,19 +127,49 @@ pub struct Revoke<'a> {
     pub now: Millis,
     /// When the feed entries stop mattering (every token they stop has expired).
     pub feed_expires_at: Millis,
-    /// Also refuse every token of the account issued before this instant (sign out
-    /// everywhere), recorded as an activity entry of this kind.
-    pub not_before: Option<(Millis, ActivityKind)>,
+    /// What changes on the account in the same transaction.
+    pub account: AccountChange<'a>,
     /// More device events for the account, committed with the revocation (an alert),
     /// kept until `event_expires_at`.
     pub events: &'a [Event],
     pub event_expires_at: Millis,
 }
 
+/// A change to the account committed with a revocation.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct AccountChange<'a> {
+    /// Refuse every token of the account issued before this instant (sign out everywhere).
+    pub not_before: Option<Millis>,
+    /// A new password hash.
+    pub password_hash: Option<&'a str>,
+    /// The account's own activity entry for the change.
+    pub activity: Option<ActivityKind>,
+}
+
 /// One ended session.
 #[derive(Debug, Clone)]
 pub struct Revocation {
     pub session: Session,
+}
+
+/// How a signed-out session ended, and its wipe receipt.
+#[derive(Debug, Clone)]
+pub struct SignedOutFacts {
+    pub revoked_at: Millis,
+    pub reason: RevocationReason,
+    pub wiped_at: Option<Millis>,
+    pub wiped_ip: Option<String>,
+}
+
+/// What a wipe receipt did.
+#[derive(Debug)]
+pub enum WipeOutcome {
+    /// Recorded for this (revoked) session.
+    Recorded(Session),
+    /// The session had a receipt already: nothing changed.
+    AlreadyWiped,
+    /// No revoked session has that id and token.
+    NotFound,
 }
 
 /// A session as an operator sees it, ended or not.
@@ -336,6 +368,7 @@ impl Store {
                 .fetch_all(&mut *tx)
                 .await?
             }
+            Which::None => Vec::new(),
         };
         let sessions = rows
             .into_iter()
@@ -353,7 +386,7 @@ impl Store {
             mark_revoked(&mut tx, &s, &r, &event).await?;
             out.push(Revocation { session: s });
         }
-        if let Some((nb, kind)) = r.not_before {
+        if let Some(nb) = r.account.not_before {
             sqlx::query("UPDATE accounts SET not_before = $1 WHERE id = $2")
                 .bind(nb.0)
                 .bind(r.user_id.to_string())
@@ -361,6 +394,15 @@ impl Store {
                 .await?;
             feed::insert_account_not_before(&mut tx, r.user_id, r.now, nb, r.feed_expires_at)
                 .await?;
+        }
+        if let Some(hash) = r.account.password_hash {
+            sqlx::query("UPDATE accounts SET password_hash = $1 WHERE id = $2")
+                .bind(hash)
+                .bind(r.user_id.to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        if let Some(kind) = r.account.activity {
             activity::insert(
                 &mut tx,
                 ActivityRecord {
@@ -406,6 +448,127 @@ impl Store {
         let mut tx = self.begin_feed_write().await?;
         feed::insert_token_revoked(&mut tx, user_id, now, jti, feed_expires_at).await?;
         self.commit_feed_write(tx).await
+    }
+
+    /// The account's sessions revoked since `since`, most recent first, with how they
+    /// ended and their wipe receipt.
+    pub async fn signed_out_sessions(
+        &self,
+        user_id: UserId,
+        since: Millis,
+    ) -> Result<Vec<(Session, SignedOutFacts)>> {
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            session: SessionRow,
+            revoked_at: i64,
+            revoked_reason: Option<String>,
+            wiped_at: Option<i64>,
+            wiped_ip: Option<String>,
+        }
+        let rows: Vec<Row> = sqlx::query_as(&format!(
+            "SELECT {SESSION_COLUMNS}, revoked_at, revoked_reason, wiped_at, wiped_ip FROM sessions \
+             WHERE user_id = $1 AND revoked_at IS NOT NULL AND revoked_at >= $2 \
+             ORDER BY revoked_at DESC, id DESC LIMIT 1000"
+        ))
+        .bind(user_id.to_string())
+        .bind(since.0)
+        .fetch_all(&self.read)
+        .await?;
+        rows.into_iter()
+            .map(|r| {
+                Ok((
+                    Session::try_from(r.session)?,
+                    SignedOutFacts {
+                        revoked_at: Millis(r.revoked_at),
+                        reason: r
+                            .revoked_reason
+                            .as_deref()
+                            .and_then(RevocationReason::parse)
+                            .unwrap_or(RevocationReason::Unknown),
+                        wiped_at: r.wiped_at.map(Millis),
+                        wiped_ip: r.wiped_ip,
+                    },
+                ))
+            })
+            .collect()
+    }
+
+    /// Records a signed-out device's wipe receipt: if session `id` is revoked and
+    /// `token_hash` is one of its refresh tokens, the first receipt sets `wiped_at` and
+    /// `wiped_ip`, records the `wiped` activity and announces the event `event_for`
+    /// makes, in one transaction.
+    pub async fn record_wipe(
+        &self,
+        id: SessionId,
+        token_hash: &[u8],
+        now: Millis,
+        ip: Option<&str>,
+        event_for: impl FnOnce(&Session) -> Event + Send,
+        event_expires_at: Millis,
+    ) -> Result<WipeOutcome> {
+        let mut tx = self.begin_feed_write().await?;
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            session: SessionRow,
+            revoked_at: Option<i64>,
+            wiped_at: Option<i64>,
+        }
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT s.id, s.user_id, s.device_name, s.platform, s.os_version, s.app_version, \
+             s.created_at, s.last_seen_at, s.last_ip, s.revoked_at, s.wiped_at \
+             FROM sessions s JOIN refresh_tokens t ON t.session_id = s.id \
+             WHERE s.id = $1 AND t.hash = $2",
+        )
+        .bind(id.to_string())
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(row) = row else {
+            return Ok(WipeOutcome::NotFound);
+        };
+        if row.revoked_at.is_none() {
+            return Ok(WipeOutcome::NotFound);
+        }
+        if row.wiped_at.is_some() {
+            return Ok(WipeOutcome::AlreadyWiped);
+        }
+        let session = Session::try_from(row.session)?;
+        sqlx::query(
+            "UPDATE sessions SET wiped_at = $1, wiped_ip = $2 WHERE id = $3 AND wiped_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(ip)
+        .bind(id.to_string())
+        .execute(&mut *tx)
+        .await?;
+        activity::insert(
+            &mut tx,
+            ActivityRecord {
+                user_id: session.user_id,
+                at: now,
+                kind: ActivityKind::Wiped,
+                session_id: Some(id),
+                device: Some(&session.device),
+                ip,
+                by_session_id: None,
+                reason: None,
+            },
+        )
+        .await?;
+        let event = event_for(&session);
+        feed::insert_event(
+            &mut tx,
+            session.user_id,
+            now,
+            &event,
+            Some(id),
+            event_expires_at,
+        )
+        .await?;
+        self.commit_feed_write(tx).await?;
+        Ok(WipeOutcome::Recorded(session))
     }
 
     /// Any session by id, for the admin command.

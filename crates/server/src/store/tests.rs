@@ -39,6 +39,7 @@ async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
     let created = Event::SessionCreated(SessionCreated {
         session_id: sid,
         device: device.clone(),
+        ip: None,
     });
     store
         .create_session(NewSession {

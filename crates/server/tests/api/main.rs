@@ -9,6 +9,7 @@
 mod helpers;
 
 mod accounts;
+mod after_a_scare;
 mod attacks;
 mod bad_input;
 mod devices;
