@@ -40,11 +40,24 @@ pub struct StreamEvent {
     pub event: Event,
 }
 
+/// What an account's open streams are told.
+#[derive(Debug, Clone)]
+pub enum Signal {
+    /// An event to send.
+    Event(StreamEvent),
+    /// A token of the account was revoked, or its sign-out-everywhere instant moved:
+    /// each stream checks that its own token still stands.
+    Recheck,
+    /// Every stream must end and reconnect (a signing key was removed: tokens it signed
+    /// no longer verify, and streams do not keep their tokens to check).
+    Reconnect,
+}
+
 /// Fan-out on one instance: device events to each account's event streams, and every
 /// revocation to the resource servers' revocation streams.
 #[derive(Debug)]
 pub struct Hub {
-    accounts: Mutex<HashMap<UserId, broadcast::Sender<Arc<StreamEvent>>>>,
+    accounts: Mutex<HashMap<UserId, broadcast::Sender<Arc<Signal>>>>,
     revocations: broadcast::Sender<Arc<FeedEntry>>,
 }
 
@@ -62,21 +75,29 @@ impl Hub {
         self.revocations.subscribe()
     }
 
-    pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<Arc<StreamEvent>> {
+    pub fn subscribe(&self, user: UserId) -> broadcast::Receiver<Arc<Signal>> {
         let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         map.entry(user)
             .or_insert_with(|| broadcast::channel(DEVICE_CHANNEL).0)
             .subscribe()
     }
 
-    fn publish(&self, user: UserId, event: StreamEvent) {
+    fn publish(&self, user: UserId, signal: Signal) {
         let mut map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
         if let Some(tx) = map.get(&user) {
             if tx.receiver_count() == 0 {
                 map.remove(&user);
             } else {
-                let _ = tx.send(Arc::new(event));
+                let _ = tx.send(Arc::new(signal));
             }
+        }
+    }
+
+    fn reconnect_all(&self) {
+        let map = self.accounts.lock().unwrap_or_else(|p| p.into_inner());
+        let signal = Arc::new(Signal::Reconnect);
+        for tx in map.values() {
+            let _ = tx.send(signal.clone());
         }
     }
 }
@@ -169,14 +190,19 @@ impl Feed {
                 if entry.is_revocation() && self.hub.revocations.receiver_count() > 0 {
                     let _ = self.hub.revocations.send(Arc::new(entry.clone()));
                 }
-                if let Some(event) = entry.event {
-                    self.hub.publish(
+                match (&entry.kind, entry.event) {
+                    (_, Some(event)) => self.hub.publish(
                         entry.user_id,
-                        StreamEvent {
+                        Signal::Event(StreamEvent {
                             id: entry.id,
                             event,
-                        },
-                    );
+                        }),
+                    ),
+                    (FeedKind::TokenRevoked(_) | FeedKind::AccountNotBefore(_), None) => {
+                        self.hub.publish(entry.user_id, Signal::Recheck)
+                    }
+                    (FeedKind::KeyRemoved(_), None) => self.hub.reconnect_all(),
+                    _ => {}
                 }
             }
             if !page.full {

@@ -8,7 +8,7 @@ use proto::revocations::{RevocationEvent, RevocationsPage};
 use tokio::sync::broadcast;
 
 use super::{App, Result};
-use crate::feed::StreamEvent;
+use crate::feed::{Signal, StreamEvent};
 use crate::store::FeedEntry;
 use crate::time::Millis;
 
@@ -20,7 +20,7 @@ const DEVICE_BACKLOG: i64 = 1000;
 
 impl App {
     /// Live device events of an account, from now on.
-    pub fn subscribe_device_events(&self, user: UserId) -> broadcast::Receiver<Arc<StreamEvent>> {
+    pub fn subscribe_device_events(&self, user: UserId) -> broadcast::Receiver<Arc<Signal>> {
         self.hub.subscribe(user)
     }
 

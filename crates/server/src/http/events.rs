@@ -1,7 +1,8 @@
 //! `GET /v1/events`: the device's live event stream (Server-Sent Events).
 //!
 //! A stream lives only as long as the right to read it: it ends when the access token
-//! it was opened with expires or is revoked, or its session or account is signed out.
+//! it was opened with expires or is revoked, or its session or account is signed out
+//! (a revocation of one of the account's tokens signals its streams to check theirs).
 //! The client reconnects with a fresh token and resumes with `Last-Event-ID`.
 
 use std::convert::Infallible;
@@ -19,7 +20,7 @@ use tokio::sync::broadcast;
 use super::error::ApiError;
 use super::extract::Bearer;
 use crate::app::App;
-use crate::feed::StreamEvent;
+use crate::feed::{Signal, StreamEvent};
 
 pub async fn stream(
     State(app): State<Arc<App>>,
@@ -42,7 +43,6 @@ pub async fn stream(
                 u64::try_from(caller.exp - crate::time::Millis::now().secs()).unwrap_or(0),
             ),
         claims: caller.clone(),
-        check: tokio::time::interval(RECHECK_EVERY),
         sid: caller.sid,
         hello: true,
         backlog: backlog.into_iter(),
@@ -59,20 +59,16 @@ pub async fn stream(
     Ok(sse.into_response())
 }
 
-/// How often an open stream checks that its token has not been revoked since.
-const RECHECK_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
-
 struct StreamState {
     /// The token the stream was opened with, and when it expires.
     claims: proto::tokens::Claims,
     expires: tokio::time::Instant,
-    check: tokio::time::Interval,
     sid: SessionId,
     hello: bool,
     backlog: std::vec::IntoIter<StreamEvent>,
     /// Highest id sent, so a backlog entry also arriving live is sent once.
     last_id: i64,
-    rx: broadcast::Receiver<Arc<StreamEvent>>,
+    rx: broadcast::Receiver<Arc<Signal>>,
     done: bool,
     app: Arc<App>,
 }
@@ -101,21 +97,19 @@ fn events(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>
                 // The right to read ends with the token: the client reconnects with a
                 // fresh one and resumes from its last event.
                 () = tokio::time::sleep_until(st.expires) => return None,
-                _ = st.check.tick() => {
-                    if st.app.is_revoked(&st.claims) {
-                        return None;
-                    }
-                    continue;
-                }
                 r = st.rx.recv() => r,
             };
-            match next {
-                Ok(e) if e.id <= st.last_id => continue,
-                Ok(e) => {
+            match next.as_deref() {
+                Ok(Signal::Event(e)) if e.id <= st.last_id => continue,
+                Ok(Signal::Event(e)) => {
                     st.last_id = e.id;
-                    let item = to_sse(&mut st, &e);
+                    let item = to_sse(&mut st, e);
                     return Some((Ok(item), st));
                 }
+                // A token of the account was revoked: is it this stream's?
+                Ok(Signal::Recheck) if st.app.is_revoked(&st.claims) => return None,
+                Ok(Signal::Recheck) => continue,
+                Ok(Signal::Reconnect) => return None,
                 // Too slow to keep up: end the stream; the client resumes with
                 // Last-Event-ID and catches up from the feed.
                 Err(broadcast::error::RecvError::Lagged(_)) => return None,

@@ -81,7 +81,7 @@ pub struct Store {
     write: AnyPool,
     read: AnyPool,
     url: String,
-    /// SQLite: the queue of the task that spends refresh tokens in batches.
+    /// The queue of the tasks that spend refresh tokens in batches (group commit).
     spender: Option<refresh::SpenderQueue>,
     /// Ends the store's own tasks (the spender) on [`Store::close`].
     closing: CancellationToken,
@@ -138,13 +138,13 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
+                let spender = refresh::start_pg_spenders(pool.clone(), closing.clone(), &mut tasks);
                 Store {
                     backend,
                     write: pool.clone(),
                     read: pool,
                     url: url.to_owned(),
-                    // PostgreSQL runs spends side by side on its own connections.
-                    spender: None,
+                    spender: Some(spender),
                     closing,
                     tasks: std::sync::Arc::new(tokio::sync::Mutex::new(tasks)),
                 }

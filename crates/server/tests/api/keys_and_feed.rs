@@ -158,6 +158,7 @@ async fn a_compromised_key_is_refused_at_once_and_a_new_one_signs(backend: Backe
     let email = ctx.new_account().await;
     let d = ctx.sign_in(&email, "Laptop").await;
     let kid = jwt_part(d.access(), 0)["kid"].as_str().unwrap().to_owned();
+    let mut stream = ctx.events(&d).await;
     let out = ctx.server.cli(&["keys", "retire", &kid]).await;
     assert!(out.contains("removed"), "{out}");
     // Within seconds this instance refuses what the key signed, and stops publishing it.
@@ -172,6 +173,8 @@ async fn a_compromised_key_is_refused_at_once_and_a_new_one_signs(backend: Backe
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
+    // Open event streams end (their tokens no longer verify): devices reconnect.
+    assert!(stream.closes_within(Duration::from_secs(5)).await);
     let jwks = ctx.get_json("/.well-known/jwks.json").await;
     assert!(
         jwks["keys"]
