@@ -41,6 +41,8 @@ pub struct StreamEvent {
 }
 
 /// What an account's open streams are told.
+// Always shared behind an `Arc`: the size of the small variants does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Signal {
     /// An event to send.
