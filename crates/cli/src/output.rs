@@ -510,6 +510,46 @@ mod tests {
     }
 
     #[test]
+    fn status_lists_a_wipe_receipt_only_while_one_waits() {
+        let now: DateTime<Utc> = "2025-03-03T15:00:00Z".parse().unwrap();
+        let s = Status {
+            signed_in: false,
+            server_url: Some("https://id.example.com".into()),
+            email: Some("ada@example.com".into()),
+            session_id: None,
+            device_name: None,
+            default_device_name: "laptop".into(),
+            keychain: client::KeychainStatus {
+                backend: "Secret Service keyring".into(),
+                available: true,
+                message: None,
+                code: None,
+            },
+            pending_revocations: 0,
+            pending: Vec::new(),
+            online: false,
+            signed_out_notice: None,
+            access_token_expires_at: None,
+        };
+        let receipt = PendingReceipt {
+            server: "https://id.example.com".into(),
+            email: "ada@example.com".into(),
+            session_id: "01937a6e-0000-7000-8000-000000000001".parse().unwrap(),
+            wiped_at: "2025-03-03T14:02:00Z".parse().unwrap(),
+            attempts: 2,
+            last_error: Some("cannot reach the server".into()),
+        };
+        let with = status(&s, std::slice::from_ref(&receipt), None, now);
+        assert!(
+            with.contains(
+                "Wipe receipts:      session 01937a6e-0000-7000-8000-000000000001 on https://id.example.com, erased 2025-03-03 14:02 UTC (2 attempts; sent when the server answers)\n"
+            ),
+            "{with}"
+        );
+        assert!(!status(&s, &[], None, now).contains("Wipe receipts"));
+    }
+
+    #[test]
     fn relative_times_read_like_a_person_would_say_them() {
         let now = Utc::now();
         let ago = |s: i64| relative(now - chrono::Duration::seconds(s), now);

@@ -585,3 +585,125 @@ async fn watch_tells_of_every_new_sign_in_and_every_security_alert() {
     assert_nothing_deceptive(&printed);
     golden("watch.txt", &mask(&printed, url));
 }
+
+// ----- at a terminal ----------------------------------------------------------------
+
+/// `sessionctl` on a real pseudo-terminal (`script`), typed at as a person would: each
+/// answer only once its prompt is on the screen.
+struct Terminal {
+    child: Child,
+    stdin: std::process::ChildStdin,
+    screen: Arc<Mutex<String>>,
+}
+
+impl Terminal {
+    fn run(m: &Machine, url: &str, args: &str) -> Terminal {
+        let inner = format!("{} {args}", env!("CARGO_BIN_EXE_sessionctl"));
+        let mut child = m
+            .program("script", url, &["-qec", &inner, "/dev/null"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("script (util-linux)");
+        let mut out = child.stdout.take().unwrap();
+        let screen = Arc::new(Mutex::new(String::new()));
+        let sink = screen.clone();
+        std::thread::spawn(move || {
+            let mut buf = [0u8; 1024];
+            while let Ok(n) = out.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                sink.lock()
+                    .unwrap()
+                    .push_str(&String::from_utf8_lossy(&buf[..n]));
+            }
+        });
+        let stdin = child.stdin.take().unwrap();
+        Terminal {
+            child,
+            stdin,
+            screen,
+        }
+    }
+
+    /// Waits for the `nth` (from 1) `prompt` on the screen, then types `answer`.
+    fn answer(&mut self, prompt: &str, nth: usize, answer: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while self.screen.lock().unwrap().matches(prompt).count() < nth {
+            assert!(
+                Instant::now() < deadline,
+                "no {prompt:?} on the screen: {}",
+                self.screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.stdin
+            .write_all(format!("{answer}\r").as_bytes())
+            .unwrap();
+    }
+
+    /// Waits for the end; returns the exit code and the screen.
+    fn finish(mut self) -> (Option<i32>, String) {
+        let deadline = Instant::now() + Duration::from_secs(15);
+        let status = loop {
+            if let Some(st) = self.child.try_wait().unwrap() {
+                break st;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "did not finish: {}",
+                self.screen.lock().unwrap()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        };
+        // The reader has the last bytes once the pty closes.
+        std::thread::sleep(Duration::from_millis(100));
+        (status.code(), self.screen.lock().unwrap().clone())
+    }
+}
+
+/// At a terminal, `login` asks for the code when the account needs one, and lets a
+/// person try again after a wrong one; `passwd` asks for the new password twice and
+/// changes nothing when they differ.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn at_a_terminal_the_code_and_the_new_password_are_asked_for() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    let email = "lou@example.com";
+    server.create_account(email, PW).await;
+    let m = Machine::new();
+    assert!(m.login(url, email, "lou-laptop").status.success());
+
+    let mut t = Terminal::run(&m, url, "passwd");
+    t.answer("Current password:", 1, PW);
+    t.answer("New password:", 1, NEW_PW);
+    t.answer("New password again:", 1, "something else entirely");
+    let (status, screen) = t.finish();
+    assert_eq!(status, Some(2), "{screen}");
+    assert!(screen.contains("the two new passwords differ"), "{screen}");
+    assert!(!screen.contains(PW) && !screen.contains(NEW_PW), "{screen}");
+
+    let (_, secret, _) = enable_two_step(&m, url);
+    let app = authenticator(&secret);
+    assert!(m.run(url, &["logout"]).status.success());
+    let mut t = Terminal::run(
+        &m,
+        url,
+        &format!("login --email {email} --device-name lou-laptop"),
+    );
+    t.answer("Password:", 1, PW);
+    t.answer("Code from your authenticator app:", 1, "000000");
+    t.answer("Code from your authenticator app:", 2, &code(&app, 1));
+    let (status, screen) = t.finish();
+    assert_eq!(status, Some(0), "{screen}");
+    assert!(
+        screen.contains("This account has two-step sign-in")
+            && screen.contains("That code did not work")
+            && screen.contains("Signed in as lou@example.com"),
+        "{screen}"
+    );
+    assert!(!screen.contains(PW), "the password was echoed: {screen}");
+}
