@@ -2,16 +2,15 @@
 //!
 //! Exit codes: 0 success, 1 failure, 2 usage, 3 not signed in.
 
+mod account;
 mod output;
+mod prompt;
 
-use std::io::{BufRead, IsTerminal};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 use client::{ClientError, ClientEvent, Session, SessionManager};
-use proto::Password;
 
 /// Exit code: usage error (also what clap uses).
 const EXIT_USAGE: u8 = 2;
@@ -34,7 +33,8 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Sign this computer in. The password is read without echo, or from stdin.
+    /// Sign this computer in. The password is read without echo, or from stdin; with
+    /// two-step sign-in on, the code too.
     Login {
         #[arg(long)]
         email: String,
@@ -44,9 +44,15 @@ enum Command {
         /// Read the password from the first line of standard input.
         #[arg(long)]
         password_stdin: bool,
+        /// Read the two-step code from the next line of standard input.
+        #[arg(long)]
+        totp_stdin: bool,
+        /// Answer two-step sign-in with one of your recovery codes instead of a code.
+        #[arg(long)]
+        recovery_code: bool,
     },
     /// List the devices signed in to your account.
-    Devices(JsonFlag),
+    Devices(DevicesArgs),
     /// Give a device a new name.
     Rename {
         /// The device's id or current name.
@@ -72,6 +78,41 @@ enum Command {
     Status(JsonFlag),
     /// Print account events as they happen (Ctrl-C to stop).
     Watch,
+    /// Change your password; every other device is signed out unless you keep them.
+    Passwd {
+        /// Keep your other devices signed in.
+        #[arg(long)]
+        keep_other_devices: bool,
+        /// Read the current password and the new one from the first two lines of
+        /// standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Two-step sign-in: a code from an authenticator app after the password.
+    #[command(name = "2fa", subcommand)]
+    TwoStep(TwoStepCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum TwoStepCommand {
+    /// Turn two-step sign-in on: add the account to your authenticator app, confirm
+    /// with its first code, store the recovery codes.
+    Enable(SecretInput),
+    /// Turn two-step sign-in off (your password and a code, or a recovery code).
+    Disable(SecretInput),
+    /// Whether two-step sign-in is on.
+    Status(JsonFlag),
+}
+
+/// Where a command's password and code come from when not from prompts.
+#[derive(Args, Debug)]
+struct SecretInput {
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    password_stdin: bool,
+    /// Read the code from the next line of standard input.
+    #[arg(long)]
+    totp_stdin: bool,
 }
 
 #[derive(Args, Debug)]
@@ -81,11 +122,24 @@ struct JsonFlag {
     json: bool,
 }
 
+#[derive(Args, Debug)]
+struct DevicesArgs {
+    /// Print JSON instead of text.
+    #[arg(long)]
+    json: bool,
+    /// Also the devices signed out in the last 7 days, and whether each has erased
+    /// its keys.
+    #[arg(long)]
+    all: bool,
+}
+
 impl Command {
     fn json(&self) -> bool {
         matches!(
             self,
-            Command::Devices(JsonFlag { json: true }) | Command::Status(JsonFlag { json: true })
+            Command::Devices(DevicesArgs { json: true, .. })
+                | Command::Status(JsonFlag { json: true })
+                | Command::TwoStep(TwoStepCommand::Status(JsonFlag { json: true }))
         )
     }
 }
@@ -167,6 +221,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             email,
             device_name,
             password_stdin,
+            totp_stdin,
+            recovery_code,
         } => {
             let server = match server {
                 Some(s) => s.to_string(),
@@ -174,23 +230,40 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
                     usage("no server given: pass --server URL or set SESSIONCTL_SERVER")
                 })?,
             };
-            let password = read_password(password_stdin)?;
-            let session = manager
+            let password = prompt::password("Password: ", password_stdin)?;
+            let session = match manager
                 .sign_in(&server, &email, &password, device_name.as_deref())
-                .await?;
+                .await
+            {
+                Ok(session) => session,
+                Err(ClientError::TwoStepRequired { challenge }) => {
+                    account::second_step(&manager, &challenge, recovery_code, totp_stdin).await?
+                }
+                Err(e) => return Err(e.into()),
+            };
             println!(
                 "{}",
                 output::signed_in(&session, &manager.keychain_backend())
             );
             Ok(0)
         }
-        Command::Devices(JsonFlag { json }) => {
+        Command::Devices(DevicesArgs { json, all }) => {
             let session = manager.session(server).await?;
-            let devices = session.list_devices().await?;
+            let devices = if all {
+                session.list_devices_with_signed_out().await?
+            } else {
+                session.list_devices().await?
+            };
             if json {
                 output::print_json(&serde_json::json!({ "sessions": devices }))?;
             } else {
-                print!("{}", output::devices_table(&devices, chrono::Utc::now()));
+                let now = chrono::Local::now();
+                let (live, signed_out): (Vec<_>, Vec<_>) =
+                    devices.into_iter().partition(|d| d.signed_out.is_none());
+                print!("{}", output::devices_table(&live, now.to_utc()));
+                if all {
+                    print!("{}", output::signed_out_devices(&signed_out, &now));
+                }
             }
             Ok(0)
         }
@@ -199,8 +272,8 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let target = session.find_device(&device).await?;
             let renamed = session.rename_device(target.id, &new_name).await?;
             println!(
-                "Renamed \"{}\" to \"{}\".",
-                target.device.name, renamed.device.name
+                "{}",
+                output::renamed(&target.device.name, &renamed.device.name)
             );
             Ok(0)
         }
@@ -208,14 +281,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let session = manager.session(server).await?;
             let target = session.find_device(&device).await?;
             session.sign_out_device(target.id).await?;
-            if target.id == session.session_id() {
-                println!(
-                    "Signed out this device (\"{}\"); its keychain entry is removed.",
-                    target.device.name
-                );
-            } else {
-                println!("Signed out \"{}\" ({}).", target.device.name, target.id);
-            }
+            println!(
+                "{}",
+                output::revoked(&target, target.id == session.session_id())
+            );
             Ok(0)
         }
         Command::Logout { others, everywhere } => {
@@ -261,9 +330,10 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             if json {
                 output::print_json(&status)?;
             } else {
+                let receipts = manager.pending_receipts()?;
                 print!(
                     "{}",
-                    output::status(&status, note.as_deref(), chrono::Utc::now())
+                    output::status(&status, &receipts, note.as_deref(), chrono::Utc::now())
                 );
             }
             Ok(if status.signed_in {
@@ -276,6 +346,28 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             let session = manager.session(server).await?;
             session.ensure_fresh().await?;
             watch(&manager, &session).await
+        }
+        Command::Passwd {
+            keep_other_devices,
+            password_stdin,
+        } => {
+            let session = manager.session(server).await?;
+            account::passwd(&session, keep_other_devices, password_stdin).await
+        }
+        Command::TwoStep(command) => {
+            let session = manager.session(server).await?;
+            match command {
+                TwoStepCommand::Enable(input) => {
+                    account::two_step_enable(&session, input.password_stdin, input.totp_stdin).await
+                }
+                TwoStepCommand::Disable(input) => {
+                    account::two_step_disable(&session, input.password_stdin, input.totp_stdin)
+                        .await
+                }
+                TwoStepCommand::Status(JsonFlag { json }) => {
+                    account::two_step_status(&session, json).await
+                }
+            }
         }
     }
 }
@@ -304,28 +396,4 @@ async fn watch(manager: &SessionManager, session: &Session) -> Result<u8, Failur
             }
         }
     }
-}
-
-/// The password comes from a no-echo prompt on the terminal, or from stdin when asked;
-/// never from the command line or the environment.
-fn read_password(from_stdin: bool) -> Result<Password, Failure> {
-    let password = if from_stdin {
-        let mut line = String::new();
-        std::io::stdin()
-            .lock()
-            .read_line(&mut line)
-            .context("could not read the password from standard input")?;
-        line.trim_end_matches(['\n', '\r']).to_string()
-    } else {
-        if !std::io::stdin().is_terminal() {
-            return Err(usage(
-                "no terminal to ask for the password: pipe it in with --password-stdin",
-            ));
-        }
-        rpassword::prompt_password("Password: ").context("could not read the password")?
-    };
-    if password.is_empty() {
-        return Err(usage("the password is empty"));
-    }
-    Ok(Password::new(password))
 }

@@ -47,6 +47,28 @@ impl PendingRevocation {
     }
 }
 
+/// A revoked session whose keychain entry this device erased, and whose wipe receipt
+/// (`POST /v1/sessions/{id}/wipe-receipt`) has not reached the server yet. The dead
+/// refresh token it proves with waits in the keychain, never here.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingReceipt {
+    pub server: String,
+    pub email: String,
+    pub session_id: SessionId,
+    /// When the entry was erased.
+    pub wiped_at: DateTime<Utc>,
+    #[serde(default)]
+    pub attempts: u32,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_error: Option<String>,
+}
+
+impl PendingReceipt {
+    pub fn key(&self) -> AccountKey {
+        AccountKey::new(&self.server, &self.email)
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConfigData {
     /// The account commands use when none is named: the last one signed in.
@@ -61,6 +83,9 @@ pub struct ConfigData {
     pub accounts: Vec<AccountRecord>,
     #[serde(default)]
     pub pending_revocations: Vec<PendingRevocation>,
+    /// Absent from files written before wipe receipts existed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub pending_receipts: Vec<PendingReceipt>,
 }
 
 impl ConfigData {

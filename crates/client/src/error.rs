@@ -138,6 +138,27 @@ impl PartialEq<&str> for ErrorCode {
 pub enum ClientError {
     #[error("wrong email or password")]
     InvalidCredentials,
+    /// The password a signed-in device gave to confirm a change (a new password,
+    /// two-step settings) is not the account's. Code `invalid_credentials`; counted
+    /// like a failed sign-in.
+    #[error("the password is wrong")]
+    WrongPassword,
+    /// The password was right and the account has two-step sign-in: answer the
+    /// challenge with [`crate::SessionManager::sign_in_second_step`]. Nothing was
+    /// stored yet. Code `validation_failed` (a code is missing) until the app has words
+    /// of its own for it.
+    #[error("this account has two-step sign-in: a code from the authenticator app is needed")]
+    TwoStepRequired {
+        challenge: Box<crate::two_step::TwoStepChallenge>,
+    },
+    /// A two-step code (or recovery code) that is wrong or was already used. Code
+    /// `validation_failed`.
+    #[error("the code is wrong or was already used")]
+    InvalidCode,
+    /// The two-step challenge expired, was already answered, or was given up after too
+    /// many wrong codes: sign in again. Code `validation_failed`.
+    #[error("this sign-in expired or was already completed")]
+    TwoStepExpired,
     #[error("too many attempts")]
     RateLimited { retry_after: Option<Duration> },
     #[error("cannot reach the server at {server} ({reason})")]
@@ -169,7 +190,10 @@ impl ClientError {
     /// The stable code the app and `--json` outputs use.
     pub fn code(&self) -> ErrorCode {
         match self {
-            Self::InvalidCredentials => ErrorCode::InvalidCredentials,
+            Self::InvalidCredentials | Self::WrongPassword => ErrorCode::InvalidCredentials,
+            Self::TwoStepRequired { .. } | Self::InvalidCode | Self::TwoStepExpired => {
+                ErrorCode::ValidationFailed
+            }
             Self::RateLimited { .. } => ErrorCode::RateLimited,
             Self::Unreachable { .. } => ErrorCode::ServerUnreachable,
             Self::SessionRevoked => ErrorCode::SessionRevoked,
@@ -194,6 +218,14 @@ impl ClientError {
     pub fn hint(&self) -> String {
         match self {
             Self::InvalidCredentials => "Check the email and password and try again.".into(),
+            Self::WrongPassword => "Type your current password again.".into(),
+            Self::TwoStepRequired { .. } => {
+                "Enter the code your authenticator app shows (or one of your recovery codes).".into()
+            }
+            Self::InvalidCode => {
+                "Wait for the next code of your authenticator app (or use a recovery code), then try again.".into()
+            }
+            Self::TwoStepExpired => "Sign in again.".into(),
             Self::RateLimited { retry_after } => match retry_after {
                 Some(d) => format!("Wait {} s, then try again.", d.as_secs().max(1)),
                 None => "Wait a minute, then try again.".into(),
@@ -257,6 +289,18 @@ mod tests {
         .to_info();
         assert_eq!(info.retry_after_secs, Some(30));
         assert_eq!(info.code, "rate_limited");
+    }
+
+    #[test]
+    fn the_after_a_scare_errors_use_codes_the_app_already_has_words_for() {
+        assert_eq!(ClientError::WrongPassword.code(), "invalid_credentials");
+        assert_eq!(ClientError::InvalidCode.code(), "validation_failed");
+        assert_eq!(ClientError::TwoStepExpired.code(), "validation_failed");
+        let info = ClientError::InvalidCode.to_info();
+        assert_eq!(
+            info.message,
+            "the code is wrong or was already used. Wait for the next code of your authenticator app (or use a recovery code), then try again."
+        );
     }
 
     #[test]

@@ -40,20 +40,8 @@ impl SignedOutNotice {
             self.reason,
             self.by_device_name.as_deref(),
             false,
-            &when(self.at, now),
+            &proto::notice::moment(self.at, now),
         )
-    }
-}
-
-/// A moment for a sentence, as the desktop UI says it: "at 14:02" today, "yesterday at
-/// 14:02", else "on 9 Jan 2025 at 14:02" — calendar days in `now`'s time zone.
-fn when<Tz: TimeZone>(at: DateTime<Utc>, now: &DateTime<Tz>) -> String {
-    let at = at.with_timezone(&now.timezone()).naive_local();
-    let clock = at.format("%H:%M");
-    match (now.date_naive() - at.date()).num_days() {
-        0 => format!("at {clock}"),
-        1 => format!("yesterday at {clock}"),
-        _ => format!("on {} at {clock}", at.format("%-d %b %Y")),
     }
 }
 
@@ -125,25 +113,40 @@ impl Backoff {
 /// connection is dead even if TCP has not noticed.
 const IDLE_LIMIT: Duration = Duration::from_secs(45);
 
+/// A stream that ends by itself after being open at least this long was closed by the
+/// server on purpose (its access token expired: every 5 minutes by default): reconnect
+/// at once, without reporting the device offline. One that ends sooner backs off.
+const CLEAN_END_AFTER: Duration = Duration::from_secs(1);
+
 /// Keeps the event stream of one session open until the session ends.
+///
+/// The server closes a stream when the access token it was opened with expires or is
+/// revoked; each new stream is opened with a fresh token and the `id` of the last
+/// event received (`Last-Event-ID`), so that the server first sends what happened in
+/// between: nothing is missed, nothing comes twice.
 pub(crate) async fn run(session: Session) {
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+    let mut last_event_id: Option<String> = None;
     while !session.is_ended() {
         let (token, generation) = match session.token().await {
             Ok(t) => t,
             Err(ClientError::SessionRevoked | ClientError::NotSignedIn) => break,
             Err(e) => {
                 tracing::debug!(error = %e, "event stream: no token yet");
+                session.set_online(false);
                 tokio::time::sleep(backoff.next_delay()).await;
                 continue;
             }
         };
-        let resp = match session.api().events(&token).await {
+        let resp = match session.api().events(&token, last_event_id.as_deref()).await {
             Ok(r) => r,
             Err(Failure::Unauthorized) => {
                 match session.refresh_after_401(generation).await {
                     Err(ClientError::SessionRevoked | ClientError::NotSignedIn) => break,
-                    Err(_) => tokio::time::sleep(backoff.next_delay()).await,
+                    Err(_) => {
+                        session.set_online(false);
+                        tokio::time::sleep(backoff.next_delay()).await;
+                    }
                     Ok(_) => {}
                 }
                 continue;
@@ -155,27 +158,39 @@ pub(crate) async fn run(session: Session) {
                 continue;
             }
         };
+        let opened = tokio::time::Instant::now();
         session.set_online(true);
         backoff.reset();
         session.network_returned();
         let mut parser = SseParser::default();
         let mut stream = resp.bytes_stream();
-        'read: loop {
+        let ended_cleanly = 'read: loop {
             match tokio::time::timeout(IDLE_LIMIT, stream.next()).await {
                 Ok(Some(Ok(chunk))) => {
                     for ev in parser.feed(&chunk) {
-                        if session.handle_sse(&ev.name, &ev.data).await.is_break() {
-                            break 'read;
+                        let flow = session.handle_sse(&ev.name, &ev.data).await;
+                        if ev.id.is_some() {
+                            last_event_id = ev.id;
+                        }
+                        if flow.is_break() {
+                            break 'read true;
                         }
                     }
                 }
-                _ => break 'read,
+                Ok(None) => break 'read true,
+                // A broken connection, or one silent past the keep-alives.
+                Ok(Some(Err(_))) | Err(_) => break 'read false,
             }
+        };
+        if session.is_ended() {
+            break;
+        }
+        if ended_cleanly && opened.elapsed() >= CLEAN_END_AFTER {
+            tracing::debug!("event stream closed by the server; reopening");
+            continue;
         }
         session.set_online(false);
-        if !session.is_ended() {
-            tokio::time::sleep(backoff.next_delay()).await;
-        }
+        tokio::time::sleep(backoff.next_delay()).await;
     }
     session.set_online(false);
 }
@@ -199,19 +214,6 @@ mod tests {
             .with_ymd_and_hms(y, m, d, h, min, 0)
             .unwrap()
             .with_timezone(&Utc)
-    }
-
-    #[test]
-    fn the_moment_is_the_time_today_yesterday_or_the_date_in_local_time() {
-        assert_eq!(when(local(2025, 3, 3, 14, 2), &now()), "at 14:02");
-        assert_eq!(when(local(2025, 3, 2, 9, 30), &now()), "yesterday at 09:30");
-        assert_eq!(
-            when(local(2025, 1, 9, 8, 0), &now()),
-            "on 9 Jan 2025 at 08:00"
-        );
-        // 23:30 UTC on the 2nd is already the 3rd on this clock.
-        let late = Utc.with_ymd_and_hms(2025, 3, 2, 23, 30, 0).unwrap();
-        assert_eq!(when(late, &now()), "at 01:30");
     }
 
     #[test]

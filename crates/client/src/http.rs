@@ -3,16 +3,20 @@
 
 use std::time::Duration;
 
+use proto::account::{
+    AccountInfo, ChangePassword, PasswordChanged, RecoveryCodes, TwoStepConfirm, TwoStepDisable,
+    TwoStepEnrolment, TwoStepSignIn, TwoStepStart,
+};
 use proto::activity::ActivityList;
 use proto::error::{ErrorBody, ErrorCode};
 use proto::sessions::{
     DeviceRename, RenameRequest, RevokeRequest, RevokeResponse, RevokeScope, SessionInfo,
-    SessionList,
+    SessionList, WipeReceipt,
 };
 use proto::tokens::{GRANT_REFRESH_TOKEN, SignInRequest, TokenResponse};
 use proto::{
     AccessToken, CreateAccountRequest, CreateAccountResponse, Device, Password, RefreshToken,
-    SessionId,
+    SecretText, SessionId,
 };
 use reqwest::{Method, RequestBuilder, Response, StatusCode};
 
@@ -25,6 +29,12 @@ pub(crate) enum Failure {
     Unauthorized,
     /// 400 `invalid_grant` from the token endpoint: the refresh token is dead.
     InvalidGrant,
+    /// 401 `mfa_required`: the password was right and the account has two-step
+    /// sign-in; the challenge answers it (`POST /v1/sessions/two-step`).
+    TwoStepRequired {
+        challenge: SecretText,
+        expires_in: Duration,
+    },
     Client(ClientError),
 }
 
@@ -39,6 +49,12 @@ impl Failure {
         match self {
             Self::Client(e) => e,
             Self::Unauthorized | Self::InvalidGrant => ClientError::SessionRevoked,
+            // Only a sign-in answers this, and the manager turns it into
+            // `ClientError::TwoStepRequired` with what it needs to go on.
+            Self::TwoStepRequired { .. } => ClientError::Validation {
+                code: ErrorCode::MfaRequired.as_str().into(),
+                message: "this account has two-step sign-in: a code is needed".into(),
+            },
         }
     }
 }
@@ -144,12 +160,36 @@ impl Api {
             .and_then(|v| v.trim().parse::<u64>().ok())
             .map(Duration::from_secs);
         let body: Option<ErrorBody> = resp.json().await.ok();
-        let (code, description) = match body {
-            Some(b) => (Some(b.error), b.error_description),
-            None => (None, String::new()),
+        let (code, description, challenge) = match body {
+            Some(b) => (
+                Some(b.error),
+                b.error_description,
+                b.challenge.map(|c| (c, b.expires_in)),
+            ),
+            None => (None, String::new(), None),
         };
         match (status, code) {
+            // A signed-in device confirming its password (password change, two-step
+            // settings) is told 403; a sign-in 401.
+            (StatusCode::FORBIDDEN, Some(ErrorCode::InvalidCredentials)) => {
+                ClientError::WrongPassword.into()
+            }
             (_, Some(ErrorCode::InvalidCredentials)) => ClientError::InvalidCredentials.into(),
+            (StatusCode::UNAUTHORIZED, Some(ErrorCode::MfaRequired)) => match challenge {
+                Some((challenge, expires_in)) => Failure::TwoStepRequired {
+                    challenge,
+                    // The server says; five minutes if it did not.
+                    expires_in: Duration::from_secs(expires_in.unwrap_or(300)),
+                },
+                None => ClientError::Server {
+                    status: status.as_u16(),
+                    code: "bad_response".into(),
+                    message: "the server asked for a second step without a challenge".into(),
+                }
+                .into(),
+            },
+            (_, Some(ErrorCode::InvalidCode)) => ClientError::InvalidCode.into(),
+            (_, Some(ErrorCode::InvalidChallenge)) => ClientError::TwoStepExpired.into(),
             (StatusCode::UNAUTHORIZED, _) => Failure::Unauthorized,
             (_, Some(ErrorCode::InvalidGrant)) => Failure::InvalidGrant,
             (StatusCode::TOO_MANY_REQUESTS, _) => ClientError::RateLimited { retry_after }.into(),
@@ -228,10 +268,19 @@ impl Api {
         .map(drop)
     }
 
-    pub(crate) async fn list_sessions(&self, at: &AccessToken) -> ApiResult<Vec<SessionInfo>> {
-        let list: SessionList = self
-            .json(self.authed(Method::GET, "/v1/sessions", at))
-            .await?;
+    /// The account's sessions; with `signed_out`, also those signed out in the last
+    /// 7 days (`?include=signed_out`).
+    pub(crate) async fn list_sessions(
+        &self,
+        at: &AccessToken,
+        signed_out: bool,
+    ) -> ApiResult<Vec<SessionInfo>> {
+        let path = if signed_out {
+            "/v1/sessions?include=signed_out"
+        } else {
+            "/v1/sessions"
+        };
+        let list: SessionList = self.json(self.authed(Method::GET, path, at)).await?;
         Ok(list.sessions)
     }
 
@@ -282,13 +331,110 @@ impl Api {
     }
 
     /// Opens the event stream. No overall deadline: it lives as long as the connection.
-    pub(crate) async fn events(&self, at: &AccessToken) -> ApiResult<Response> {
-        let rb = self
+    /// `last_event_id`: the `id` of the last event received on an earlier stream, so
+    /// the server first sends what was missed since.
+    pub(crate) async fn events(
+        &self,
+        at: &AccessToken,
+        last_event_id: Option<&str>,
+    ) -> ApiResult<Response> {
+        let mut rb = self
             .http
             .get(format!("{}/v1/events", self.base))
             .bearer_auth(at.expose())
             .header(reqwest::header::ACCEPT, "text/event-stream");
+        if let Some(id) = last_event_id {
+            rb = rb.header("last-event-id", id);
+        }
         self.send(rb).await
+    }
+
+    /// The second step of a sign-in on an account with two-step sign-in.
+    pub(crate) async fn sign_in_second_step(
+        &self,
+        body: &TwoStepSignIn,
+    ) -> ApiResult<TokenResponse> {
+        self.json(self.req(Method::POST, "/v1/sessions/two-step").json(body))
+            .await
+    }
+
+    /// Proves that this device erased the credential of its revoked session: 204, or
+    /// 404 when there is nothing to prove (`ClientError::NotFound`).
+    pub(crate) async fn wipe_receipt(
+        &self,
+        id: SessionId,
+        token: &RefreshToken,
+        timeout: Duration,
+    ) -> ApiResult<()> {
+        let body = WipeReceipt {
+            refresh_token: token.clone(),
+        };
+        self.send(
+            self.req(Method::POST, &format!("/v1/sessions/{id}/wipe-receipt"))
+                .timeout(timeout)
+                .json(&body),
+        )
+        .await
+        .map(drop)
+    }
+
+    pub(crate) async fn account(&self, at: &AccessToken) -> ApiResult<AccountInfo> {
+        self.json(self.authed(Method::GET, "/v1/account", at)).await
+    }
+
+    pub(crate) async fn change_password(
+        &self,
+        at: &AccessToken,
+        body: &ChangePassword,
+    ) -> ApiResult<u64> {
+        let r: PasswordChanged = self
+            .json(
+                self.authed(Method::POST, "/v1/account/password", at)
+                    .json(body),
+            )
+            .await?;
+        Ok(r.revoked)
+    }
+
+    pub(crate) async fn two_step_start(
+        &self,
+        at: &AccessToken,
+        password: &Password,
+    ) -> ApiResult<TwoStepEnrolment> {
+        let body = TwoStepStart {
+            password: password.clone(),
+        };
+        self.json(
+            self.authed(Method::POST, "/v1/account/two-step", at)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub(crate) async fn two_step_confirm(
+        &self,
+        at: &AccessToken,
+        code: &SecretText,
+    ) -> ApiResult<RecoveryCodes> {
+        let body = TwoStepConfirm { code: code.clone() };
+        self.json(
+            self.authed(Method::POST, "/v1/account/two-step/confirm", at)
+                .json(&body),
+        )
+        .await
+    }
+
+    pub(crate) async fn two_step_disable(
+        &self,
+        at: &AccessToken,
+        body: &TwoStepDisable,
+    ) -> ApiResult<()> {
+        self.send(
+            self.authed(Method::DELETE, "/v1/account/two-step", at)
+                .json(body),
+        )
+        .await
+        .map(drop)
     }
 }
 

@@ -5,19 +5,22 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use proto::account::TwoStepSignIn;
+use proto::tokens::TokenResponse;
 use proto::{Device, Password, SessionId, UserId};
 use serde::Serialize;
 use tokio::sync::{Notify, broadcast};
 
-use crate::config::{AccountRecord, ConfigData, ConfigFile, PendingRevocation};
+use crate::config::{AccountRecord, ConfigData, ConfigFile, PendingReceipt, PendingRevocation};
 use crate::error::{ClientError, KeychainError, Result};
 use crate::events::{Backoff, ClientEvent, SignedOutNotice};
 use crate::http::{Api, Failure, http_client, normalize_server_url};
 use crate::session::Session;
 use crate::store::{AccountKey, EntryName, Keychain};
+use crate::two_step::{TwoStepAnswer, TwoStepChallenge};
 
 /// How a `SessionManager` is set up.
 #[derive(Clone, Debug, Default)]
@@ -81,6 +84,7 @@ pub(crate) struct Shared {
     events: broadcast::Sender<ClientEvent>,
     pub(crate) pending_wake: Notify,
     pending_lock: tokio::sync::Mutex<()>,
+    pub(crate) receipts_lock: tokio::sync::Mutex<()>,
     notice: Mutex<Option<SignedOutNotice>>,
     sessions: Mutex<HashMap<AccountKey, Session>>,
     app_version: String,
@@ -202,7 +206,19 @@ impl Shared {
         }
         tracing::info!(session = %p.session_id, "server confirmed the revocation");
         self.keychain.delete(entry).await?;
+        // The last copy of the credential is gone: the account's other devices may see
+        // that this one erased its keys, as after a sign-out from elsewhere.
+        self.receipt_after_wipe(&p.key(), p.session_id, token, timeout)
+            .await;
         Ok(())
+    }
+
+    /// Everything that waits for the server: pending revocations (reported) and wipe
+    /// receipts (how many still wait).
+    pub(crate) async fn retry_everything(&self, timeout: Duration) -> (PendingReport, usize) {
+        let report = self.retry_pending(None, timeout).await;
+        let receipts = self.retry_receipts(timeout).await;
+        (report, receipts)
     }
 }
 
@@ -241,6 +257,7 @@ impl SessionManager {
                 events,
                 pending_wake: Notify::new(),
                 pending_lock: tokio::sync::Mutex::new(()),
+                receipts_lock: tokio::sync::Mutex::new(()),
                 notice: Mutex::new(None),
                 sessions: Mutex::new(HashMap::new()),
                 app_version: options
@@ -311,6 +328,11 @@ impl SessionManager {
     /// Signs this device in. The refresh token goes to the keychain before the session
     /// is handed out; if the keychain refuses it, the new session is revoked again and
     /// the keychain error returned: no token is ever kept anywhere else.
+    ///
+    /// On an account with two-step sign-in the right password is answered with
+    /// [`ClientError::TwoStepRequired`]: nothing is stored yet, and
+    /// [`SessionManager::sign_in_second_step`] with its challenge and a code completes
+    /// the sign-in.
     pub async fn sign_in(
         &self,
         server: &str,
@@ -320,16 +342,73 @@ impl SessionManager {
     ) -> Result<Session> {
         let server = normalize_server_url(server)?;
         let email = email.trim().to_string();
-        let key = AccountKey::new(&server, &email);
         let api = Api::new(self.shared.http.clone(), &server);
         let device = self.device(device_name);
-        let resp = api
-            .sign_in(&email, password, &device)
+        let resp = match api.sign_in(&email, password, &device).await {
+            Ok(resp) => resp,
+            Err(Failure::TwoStepRequired {
+                challenge,
+                expires_in,
+            }) => {
+                return Err(ClientError::TwoStepRequired {
+                    challenge: Box::new(TwoStepChallenge {
+                        server,
+                        email,
+                        device_name: device.name,
+                        challenge,
+                        expires_in,
+                        received_at: Instant::now(),
+                    }),
+                });
+            }
+            Err(Failure::Unauthorized) => return Err(ClientError::InvalidCredentials),
+            Err(other) => return Err(other.into_client()),
+        };
+        self.finish_sign_in(&api, AccountKey::new(&server, &email), device.name, resp)
             .await
-            .map_err(|f| match f {
-                Failure::Unauthorized => ClientError::InvalidCredentials,
-                other => other.into_client(),
-            })?;
+    }
+
+    /// Completes a sign-in that [`ClientError::TwoStepRequired`] interrupted, with a
+    /// code from the authenticator app or a recovery code. The refresh token then goes
+    /// to the keychain exactly as after a plain sign-in. A wrong or reused code is
+    /// [`ClientError::InvalidCode`] (the same challenge can be answered again, a few
+    /// times); an expired or spent challenge [`ClientError::TwoStepExpired`] (sign in
+    /// again); too many wrong codes `RateLimited`.
+    pub async fn sign_in_second_step(
+        &self,
+        challenge: &TwoStepChallenge,
+        answer: &TwoStepAnswer,
+    ) -> Result<Session> {
+        let api = Api::new(self.shared.http.clone(), &challenge.server);
+        let (code, recovery_code) = match answer {
+            TwoStepAnswer::Code(c) => (Some(c.clone()), None),
+            TwoStepAnswer::RecoveryCode(r) => (None, Some(r.clone())),
+        };
+        let body = TwoStepSignIn {
+            challenge: challenge.challenge.clone(),
+            code,
+            recovery_code,
+        };
+        let resp = api.sign_in_second_step(&body).await.map_err(|f| match f {
+            // A 401 without a code this version knows: the sign-in cannot go on.
+            Failure::Unauthorized => ClientError::TwoStepExpired,
+            other => other.into_client(),
+        })?;
+        let key = AccountKey::new(&challenge.server, &challenge.email);
+        self.finish_sign_in(&api, key, challenge.device_name.clone(), resp)
+            .await
+    }
+
+    /// The end of every sign-in: the refresh token into the keychain, the account into
+    /// the config file, the session into memory.
+    async fn finish_sign_in(
+        &self,
+        api: &Api,
+        key: AccountKey,
+        device_name: String,
+        resp: TokenResponse,
+    ) -> Result<Session> {
+        let (server, email) = (key.server.clone(), key.email.clone());
         // Signing in again on the same account: the previous session of this device
         // ends properly rather than being orphaned on the server.
         if let Ok(previous) = self.session_for(&key).await {
@@ -349,9 +428,9 @@ impl SessionManager {
         }
         let record = AccountRecord {
             server: server.clone(),
-            email: email.clone(),
+            email,
             session_id: resp.session_id,
-            device_name: device.name.clone(),
+            device_name: device_name.clone(),
             signed_in_at: Utc::now(),
         };
         self.shared
@@ -362,7 +441,7 @@ impl SessionManager {
             self.shared.clone(),
             key.clone(),
             resp.session_id,
-            device.name,
+            device_name,
         );
         session.install(&resp).await;
         self.shared
@@ -426,13 +505,21 @@ impl SessionManager {
         Ok(self.shared.config.load()?.pending_revocations)
     }
 
-    /// One pass: asks the server to revoke every pending logout, `timeout` per call.
+    /// One pass: asks the server to revoke every pending logout, `timeout` per call,
+    /// and sends the wipe receipts that could not be sent before.
     pub async fn retry_pending_revocations(&self, timeout: Duration) -> PendingReport {
-        self.shared.retry_pending(None, timeout).await
+        self.shared.retry_everything(timeout).await.0
     }
 
-    /// For long-running programs: retries pending revocations in the background, with
-    /// backoff, and at once whenever an event stream (re)connects. Idempotent.
+    /// Wipe receipts that still wait for the server (see `Session` docs: a revoked
+    /// session's credential was erased, and the server is yet to be told).
+    pub fn pending_receipts(&self) -> Result<Vec<PendingReceipt>> {
+        Ok(self.shared.config.load()?.pending_receipts)
+    }
+
+    /// For long-running programs: retries pending revocations and wipe receipts in the
+    /// background, with backoff, and at once whenever an event stream (re)connects.
+    /// Idempotent.
     pub fn start_background(&self) {
         let mut worker = self.worker.lock().unwrap_or_else(|p| p.into_inner());
         if worker.as_ref().is_some_and(|w| !w.is_finished()) {
@@ -442,8 +529,8 @@ impl SessionManager {
         *worker = Some(tokio::spawn(async move {
             let mut backoff = Backoff::new(Duration::from_secs(2), Duration::from_secs(300));
             loop {
-                let report = shared.retry_pending(None, Duration::from_secs(10)).await;
-                if report.remaining == 0 {
+                let (report, receipts) = shared.retry_everything(Duration::from_secs(10)).await;
+                if report.remaining == 0 && receipts == 0 {
                     backoff.reset();
                     shared.pending_wake.notified().await;
                 } else {

@@ -20,6 +20,7 @@ use crate::error::{ClientError, Result};
 use crate::events::{ClientEvent, SignedOutNotice};
 use crate::http::{Api, ApiResult, Failure};
 use crate::manager::Shared;
+use crate::receipts::RECEIPT_TIMEOUT;
 use crate::store::{AccountKey, EntryName};
 
 /// No access token is trusted for longer than a day, whatever `expires_in` says.
@@ -253,12 +254,12 @@ impl Session {
                 self.wipe(Some(notice)).await;
                 Err(ClientError::SessionRevoked)
             }
-            Err(Failure::Client(e)) => Err(e),
+            Err(other) => Err(other.into_client()),
         }
     }
 
     /// Runs an authorized call: refresh ahead of expiry, and once more after a 401.
-    async fn call<T, F, Fut>(&self, f: F) -> Result<T>
+    pub(crate) async fn call<T, F, Fut>(&self, f: F) -> Result<T>
     where
         F: Fn(Api, AccessToken) -> Fut,
         Fut: Future<Output = ApiResult<T>>,
@@ -278,7 +279,15 @@ impl Session {
 
     /// The account's live sessions, this device first.
     pub async fn list_devices(&self) -> Result<Vec<SessionInfo>> {
-        self.call(|api, t| async move { api.list_sessions(&t).await })
+        self.call(|api, t| async move { api.list_sessions(&t, false).await })
+            .await
+    }
+
+    /// The live sessions as [`Session::list_devices`] has them, then the sessions
+    /// signed out in the last 7 days (`signed_out` set: when, why, and whether the
+    /// device has erased its keys — `wiped_at`, from its wipe receipt).
+    pub async fn list_devices_with_signed_out(&self) -> Result<Vec<SessionInfo>> {
+        self.call(|api, t| async move { api.list_sessions(&t, true).await })
             .await
     }
 
@@ -426,14 +435,28 @@ impl Session {
     }
 
     /// Removes every local trace of the session's credential. With a notice, tells the
-    /// caller that this happened from elsewhere.
+    /// caller that this happened from elsewhere. Then, the entry being gone, sends the
+    /// wipe receipt (or keeps it for later: see `receipts.rs`).
     async fn wipe(&self, notice: Option<SignedOutNotice>) {
         let first = !self.inner.ended.swap(true, Ordering::SeqCst);
         let shared = &self.inner.shared;
         let key = &self.inner.key;
-        if let Err(e) = shared.keychain.delete(&EntryName::active(key)).await {
-            tracing::error!(account = %key, error = %e, "could not remove the keychain entry of a revoked session");
-        }
+        let entry = EntryName::active(key);
+        // The token the receipt proves this device held; `None` if already wiped.
+        let held = match shared.keychain.read(&entry).await {
+            Ok(token) => token,
+            Err(e) => {
+                tracing::warn!(account = %key, error = %e, "could not read the credential being wiped");
+                None
+            }
+        };
+        let erased = match shared.keychain.delete(&entry).await {
+            Ok(()) => true,
+            Err(e) => {
+                tracing::error!(account = %key, error = %e, "could not remove the keychain entry of a revoked session");
+                false
+            }
+        };
         if let Err(e) = shared.update_config(|c| c.remove_account(key)).await {
             tracing::warn!(error = %e, "could not update the config file");
         }
@@ -445,6 +468,12 @@ impl Session {
                 account: key.clone(),
                 notice,
             });
+        }
+        // A receipt states a fact: only once the entry is really gone.
+        if erased && let Some(token) = held {
+            shared
+                .receipt_after_wipe(key, self.inner.session_id, token, RECEIPT_TIMEOUT)
+                .await;
         }
     }
 

@@ -43,12 +43,16 @@ impl fmt::Display for AccountKey {
     }
 }
 
-/// Which keychain entry: the usable credential of an account, or a refresh token that
-/// was logged out and still waits for the server to confirm its revocation.
+/// Which keychain entry: the usable credential of an account, a refresh token that
+/// was logged out and still waits for the server to confirm its revocation, or the
+/// dead refresh token of a revoked session whose wipe receipt still waits to be sent.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub enum EntryKind {
     Active,
     PendingRevocation(SessionId),
+    /// Only ever a token the server already refuses: it proves to the server, in a
+    /// wipe receipt, that this device held it and erased the usable credential.
+    PendingReceipt(SessionId),
 }
 
 /// The full name of one keychain entry (service + user, as every OS store has them).
@@ -73,6 +77,13 @@ impl EntryName {
         }
     }
 
+    pub fn receipt(account: &AccountKey, session: SessionId) -> Self {
+        Self {
+            account: account.clone(),
+            kind: EntryKind::PendingReceipt(session),
+        }
+    }
+
     pub fn service(&self) -> &'static str {
         SERVICE
     }
@@ -83,6 +94,10 @@ impl EntryName {
             EntryKind::Active => format!("{} @ {}", self.account.email, self.account.server),
             EntryKind::PendingRevocation(sid) => format!(
                 "pending-revocation {sid} {} @ {}",
+                self.account.email, self.account.server
+            ),
+            EntryKind::PendingReceipt(sid) => format!(
+                "wipe-receipt {sid} {} @ {}",
                 self.account.email, self.account.server
             ),
         }
@@ -285,8 +300,10 @@ mod tests {
         let a = EntryName::active(&AccountKey::new("https://one", "a@x"));
         let b = EntryName::active(&AccountKey::new("https://two", "a@x"));
         let c = EntryName::active(&AccountKey::new("https://one", "b@x"));
-        let p = EntryName::pending(&AccountKey::new("https://one", "a@x"), SessionId::new());
-        let users = [a.user(), b.user(), c.user(), p.user()];
+        let sid = SessionId::new();
+        let p = EntryName::pending(&AccountKey::new("https://one", "a@x"), sid);
+        let r = EntryName::receipt(&AccountKey::new("https://one", "a@x"), sid);
+        let users = [a.user(), b.user(), c.user(), p.user(), r.user()];
         for (i, u) in users.iter().enumerate() {
             for v in &users[i + 1..] {
                 assert_ne!(u, v);

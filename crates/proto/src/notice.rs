@@ -1,11 +1,23 @@
-//! The words a person reads when a device was signed out from elsewhere: one sentence,
-//! written here once, for every place that shows it (the desktop app's sign-in screen
-//! and OS notification, `sessionctl watch`, and later the server's own pages).
+//! The words a person reads about their account's devices, each written here once for
+//! every place that shows it (the desktop app's screens and OS notifications,
+//! `sessionctl`, and later the server's own pages):
 //!
-//! Pure text: the caller knows the reason, who did it, and the moment (already in the
-//! person's time zone and words, e.g. "at 14:02" or "yesterday at 09:30").
+//! - [`signed_out_message`]: this device was signed out from elsewhere;
+//! - [`new_sign_in_message`]: another device signed in;
+//! - [`security_alert_message`]: a `security.alert` (a copied sign-in, a password
+//!   change, two-step sign-in turned off);
+//! - [`wipe_status_message`]: whether a signed-out device has erased its keys;
+//! - [`moment`]: when something happened, said for a sentence ("at 14:02").
+//!
+//! Pure text. Every name or other text that came from the server goes through
+//! [`crate::text::for_display`] here, so no caller can print a raw control character.
 
+use chrono::{DateTime, TimeZone, Utc};
+
+use crate::Device;
+use crate::events::{AlertKind, SecurityAlert};
 use crate::sessions::RevocationReason;
+use crate::text::for_display;
 
 /// "This device was signed out from Work laptop at 14:02." and its variants.
 ///
@@ -24,7 +36,10 @@ pub fn signed_out_message(
         "" => String::new(),
         w => format!(" {w}"),
     };
-    let by = by_device_name.map(str::trim).filter(|n| !n.is_empty());
+    let by = by_device_name
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .map(for_display);
     match reason {
         RevocationReason::RefreshTokenReuse => format!(
             "This device was signed out{when} because its sign-in was used from somewhere else \
@@ -62,10 +77,87 @@ pub fn signed_out_message(
     }
 }
 
+/// "New sign-in on 'Phone' (iOS 18.1) from 192.0.2.7": another device signed in to the
+/// account. The parentheses hold the device's OS (its platform when the OS is not
+/// known) and are left out when neither is; so is the address when the server did not
+/// give one.
+pub fn new_sign_in_message(device: &Device, ip: Option<&str>) -> String {
+    let name = match device.name.trim() {
+        "" => "a device".to_owned(),
+        n => format!("'{}'", for_display(n)),
+    };
+    let os = [&device.os_version, &device.platform]
+        .into_iter()
+        .map(|s| s.trim())
+        .find(|s| !s.is_empty())
+        .map(|s| format!(" ({})", for_display(s)))
+        .unwrap_or_default();
+    let from = ip
+        .map(str::trim)
+        .filter(|ip| !ip.is_empty())
+        .map(|ip| format!(" from {}", for_display(ip)))
+        .unwrap_or_default();
+    format!("New sign-in on {name}{os}{from}")
+}
+
+/// "Security alert: The password of your account was changed." The server's own
+/// sentence (it knows which device was concerned), made safe to print; words of this
+/// crate when it sent none.
+pub fn security_alert_message(alert: &SecurityAlert) -> String {
+    let text = match alert.message.trim() {
+        "" => match alert.kind {
+            AlertKind::RefreshTokenReuse => {
+                "A device's sign-in was used twice, which suggests it was copied. That device has been signed out."
+            }
+            AlertKind::PasswordChanged => "The password of your account was changed.",
+            AlertKind::TwoStepDisabled => "Two-step sign-in was turned off for your account.",
+            AlertKind::Unknown => "Something happened to your account that you should check.",
+        }
+        .into(),
+        m => for_display(m),
+    };
+    format!("Security alert: {text}")
+}
+
+/// What a signed-out device has done about its keys: "Keys erased from this device at
+/// 14:02, from 192.0.2.9" once its wipe receipt arrived (`wiped` is the moment, as
+/// [`moment`] says it, and the address the receipt came from), else "Waiting for this
+/// device to come online".
+pub fn wipe_status_message(wiped: Option<&str>, wiped_ip: Option<&str>) -> String {
+    match wiped {
+        None => "Waiting for this device to come online".to_owned(),
+        Some(when) => {
+            let when = match when.trim() {
+                "" => String::new(),
+                w => format!(" {w}"),
+            };
+            let from = wiped_ip
+                .map(str::trim)
+                .filter(|ip| !ip.is_empty())
+                .map(|ip| format!(", from {}", for_display(ip)))
+                .unwrap_or_default();
+            format!("Keys erased from this device{when}{from}")
+        }
+    }
+}
+
+/// A moment for a sentence, as people say it: "at 14:02" today, "yesterday at 14:02",
+/// else "on 9 Jan 2025 at 14:02" — calendar days in `now`'s time zone.
+pub fn moment<Tz: TimeZone>(at: DateTime<Utc>, now: &DateTime<Tz>) -> String {
+    let at = at.with_timezone(&now.timezone()).naive_local();
+    let clock = at.format("%H:%M");
+    match (now.date_naive() - at.date()).num_days() {
+        0 => format!("at {clock}"),
+        1 => format!("yesterday at {clock}"),
+        _ => format!("on {} at {clock}", at.format("%-d %b %Y")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use RevocationReason::*;
+    use chrono::FixedOffset;
 
     #[test]
     fn names_the_device_that_did_it_and_when() {
@@ -155,5 +247,133 @@ mod tests {
             signed_out_message(Admin, None, false, " "),
             "This device was signed out by an administrator."
         );
+    }
+
+    #[test]
+    fn a_deceptive_device_name_cannot_take_over_the_sentence() {
+        assert_eq!(
+            signed_out_message(Revoked, Some("Desk\u{202E}potpal"), false, "at 14:02"),
+            "This device was signed out from Desk\u{FFFD}potpal at 14:02."
+        );
+    }
+
+    fn device(name: &str, platform: &str, os_version: &str) -> Device {
+        Device {
+            name: name.into(),
+            platform: platform.into(),
+            os_version: os_version.into(),
+            app_version: String::new(),
+        }
+    }
+
+    #[test]
+    fn a_new_sign_in_names_the_device_its_system_and_where_from() {
+        assert_eq!(
+            new_sign_in_message(&device("Phone", "ios", "iOS 18.1"), Some("192.0.2.7")),
+            "New sign-in on 'Phone' (iOS 18.1) from 192.0.2.7"
+        );
+        assert_eq!(
+            new_sign_in_message(&device("Phone", "ios", ""), None),
+            "New sign-in on 'Phone' (ios)"
+        );
+        assert_eq!(
+            new_sign_in_message(&device(" ", "", ""), Some(" ")),
+            "New sign-in on a device"
+        );
+        // Stored before the server refused such names: shown, never obeyed.
+        assert_eq!(
+            new_sign_in_message(
+                &device("Work\u{200B}laptop", "linux", "Debian\u{2066}12"),
+                Some("192.0.2.7")
+            ),
+            "New sign-in on 'Work\u{FFFD}laptop' (Debian\u{FFFD}12) from 192.0.2.7"
+        );
+    }
+
+    fn alert(kind: AlertKind, message: &str) -> SecurityAlert {
+        SecurityAlert {
+            kind,
+            session_id: None,
+            at: Utc::now(),
+            message: message.into(),
+        }
+    }
+
+    #[test]
+    fn a_security_alert_says_so_first() {
+        assert_eq!(
+            security_alert_message(&alert(
+                AlertKind::PasswordChanged,
+                "The password of your account was changed."
+            )),
+            "Security alert: The password of your account was changed."
+        );
+        assert_eq!(
+            security_alert_message(&alert(AlertKind::TwoStepDisabled, "")),
+            "Security alert: Two-step sign-in was turned off for your account."
+        );
+        assert_eq!(
+            security_alert_message(&alert(
+                AlertKind::RefreshTokenReuse,
+                "A refresh token of \"Old\u{202E}pc\" was used twice.\n"
+            )),
+            "Security alert: A refresh token of \"Old\u{FFFD}pc\" was used twice."
+        );
+        for kind in [
+            AlertKind::RefreshTokenReuse,
+            AlertKind::PasswordChanged,
+            AlertKind::TwoStepDisabled,
+            AlertKind::Unknown,
+        ] {
+            assert!(security_alert_message(&alert(kind, " ")).len() > "Security alert: ".len());
+        }
+    }
+
+    #[test]
+    fn a_signed_out_device_is_waiting_or_has_erased_its_keys() {
+        assert_eq!(
+            wipe_status_message(None, None),
+            "Waiting for this device to come online"
+        );
+        assert_eq!(
+            wipe_status_message(Some("at 14:02"), Some("192.0.2.9")),
+            "Keys erased from this device at 14:02, from 192.0.2.9"
+        );
+        assert_eq!(
+            wipe_status_message(Some("yesterday at 09:30"), None),
+            "Keys erased from this device yesterday at 09:30"
+        );
+    }
+
+    /// 3 Mar 2025 15:00 on a clock two hours ahead of UTC.
+    fn now() -> DateTime<FixedOffset> {
+        FixedOffset::east_opt(2 * 3600)
+            .unwrap()
+            .with_ymd_and_hms(2025, 3, 3, 15, 0, 0)
+            .unwrap()
+    }
+
+    fn local(y: i32, m: u32, d: u32, h: u32, min: u32) -> DateTime<Utc> {
+        now()
+            .timezone()
+            .with_ymd_and_hms(y, m, d, h, min, 0)
+            .unwrap()
+            .with_timezone(&Utc)
+    }
+
+    #[test]
+    fn the_moment_is_the_time_today_yesterday_or_the_date_in_local_time() {
+        assert_eq!(moment(local(2025, 3, 3, 14, 2), &now()), "at 14:02");
+        assert_eq!(
+            moment(local(2025, 3, 2, 9, 30), &now()),
+            "yesterday at 09:30"
+        );
+        assert_eq!(
+            moment(local(2025, 1, 9, 8, 0), &now()),
+            "on 9 Jan 2025 at 08:00"
+        );
+        // 23:30 UTC on the 2nd is already the 3rd on this clock.
+        let late = Utc.with_ymd_and_hms(2025, 3, 2, 23, 30, 0).unwrap();
+        assert_eq!(moment(late, &now()), "at 01:30");
     }
 }

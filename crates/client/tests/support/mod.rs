@@ -1,7 +1,7 @@
 //! Shared by the client's integration tests: direct keychain reads (not through the
 //! client), a counting proxy in front of the server, and a scan for token files.
 
-#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+#![allow(dead_code, unused_imports, clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -28,6 +28,11 @@ pub fn active_user(server: &str, email: &str) -> String {
 
 pub fn pending_user(server: &str, email: &str, sid: proto::SessionId) -> String {
     client::EntryName::pending(&client::AccountKey::new(server, email), sid).user()
+}
+
+/// The keychain "user" of a wipe receipt waiting to be sent.
+pub fn receipt_user(server: &str, email: &str, sid: proto::SessionId) -> String {
+    client::EntryName::receipt(&client::AccountKey::new(server, email), sid).user()
 }
 
 /// A client as one device would run it: its own config dir, the real keychain.
@@ -60,7 +65,9 @@ impl Device {
 }
 
 /// A reverse proxy in front of the server that counts `/oauth/token` calls and
-/// remembers every token it sees, and can refuse one access token with a 401.
+/// remembers every token it sees, and can refuse one access token with a 401. It can
+/// also hold new event streams back (a device between two streams, for as long as a
+/// test needs) and answer wipe receipts 503 (a server that cannot take them now).
 #[derive(Clone)]
 pub struct Proxy {
     pub url: String,
@@ -74,6 +81,10 @@ struct ProxyState {
     refuse_bearer: Mutex<Option<String>>,
     seen_secrets: Mutex<Vec<String>>,
     first_access_token: Mutex<Option<String>>,
+    /// The `Last-Event-ID` of every `/v1/events` request, in order (`None`: absent).
+    event_requests: Mutex<Vec<Option<String>>>,
+    hold_event_streams: std::sync::atomic::AtomicBool,
+    refuse_receipts: std::sync::atomic::AtomicBool,
 }
 
 impl Proxy {
@@ -85,6 +96,9 @@ impl Proxy {
             refuse_bearer: Mutex::new(None),
             seen_secrets: Mutex::new(Vec::new()),
             first_access_token: Mutex::new(None),
+            event_requests: Mutex::new(Vec::new()),
+            hold_event_streams: false.into(),
+            refuse_receipts: false.into(),
         });
         let app = axum::Router::new()
             .fallback(forward)
@@ -105,6 +119,22 @@ impl Proxy {
     /// Every refresh and access token that went through, for the file scan.
     pub fn seen_secrets(&self) -> Vec<String> {
         self.state.seen_secrets.lock().unwrap().clone()
+    }
+
+    /// The `Last-Event-ID` header of every event-stream request so far, in order.
+    pub fn event_requests(&self) -> Vec<Option<String>> {
+        self.state.event_requests.lock().unwrap().clone()
+    }
+
+    /// While on, a new `/v1/events` request waits here (counted at once) instead of
+    /// reaching the server.
+    pub fn hold_event_streams(&self, on: bool) {
+        self.state.hold_event_streams.store(on, Ordering::SeqCst);
+    }
+
+    /// While on, wipe receipts are answered 503, as by a server that cannot take them.
+    pub fn refuse_receipts(&self, on: bool) {
+        self.state.refuse_receipts.store(on, Ordering::SeqCst);
     }
 
     /// From now on, answer 401 `invalid_token` to requests bearing the access token of
@@ -129,6 +159,25 @@ async fn forward(State(st): State<Arc<ProxyState>>, req: Request) -> Response {
         st.token_calls.fetch_add(1, Ordering::SeqCst);
         // A slow token endpoint: every concurrent caller is surely waiting meanwhile.
         tokio::time::sleep(SLOW).await;
+    }
+    if parts.uri.path() == "/v1/events" {
+        let last_event_id = parts
+            .headers
+            .get("last-event-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        st.event_requests.lock().unwrap().push(last_event_id);
+        while st.hold_event_streams.load(Ordering::SeqCst) {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+    if parts.uri.path().ends_with("/wipe-receipt") && st.refuse_receipts.load(Ordering::SeqCst) {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            [("content-type", "application/json"), ("retry-after", "2")],
+            r#"{"error":"temporarily_unavailable","error_description":"not now"}"#,
+        )
+            .into_response();
     }
     let bearer = parts
         .headers
