@@ -128,6 +128,18 @@ pub struct ServeArgs {
     #[arg(long, env = "SESSION_SERVER_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Do not serve the account page (`/account`) and its API.
+    #[arg(long, env = "SESSION_SERVER_NO_WEB")]
+    pub no_web: bool,
+
+    /// A browser signed in on the account page is signed out after this long unused.
+    #[arg(long, env = "SESSION_SERVER_WEB_IDLE_TTL", default_value = "1h", value_parser = parse_duration)]
+    pub web_idle_ttl: Duration,
+
+    /// A browser signed in on the account page is signed out this long after sign-in.
+    #[arg(long, env = "SESSION_SERVER_WEB_MAX_TTL", default_value = "12h", value_parser = parse_duration)]
+    pub web_max_ttl: Duration,
+
     /// Take the client address from the last X-Forwarded-For entry (only behind a
     /// reverse proxy you run; otherwise clients could choose their address).
     #[arg(long, env = "SESSION_SERVER_TRUST_FORWARDED_FOR")]

@@ -18,7 +18,11 @@ static INSTALLED: OnceLock<bool> = OnceLock::new();
 /// Starts capturing, if this process does not already.
 pub(crate) fn capture() {
     INSTALLED.get_or_init(|| {
-        let level = std::env::var("SERVER_LOG").unwrap_or_else(|_| "debug".into());
+        // Everything the server logs, at debug; not the test's own HTTP client's cookie
+        // jar, which logs every cookie it stores (a test playing a browser is not the
+        // server leaking what it set).
+        let level =
+            std::env::var("SERVER_LOG").unwrap_or_else(|_| "debug,cookie_store=info".into());
         tracing_subscriber::fmt()
             .with_env_filter(EnvFilter::new(level))
             .with_ansi(false)

@@ -12,6 +12,7 @@ use proto::sessions::RevocationReason;
 use proto::tokens::{Claims, TokenResponse};
 use proto::{Password, SecretText, SessionId, UserId};
 
+use super::accounts::SessionKind;
 use super::refresh::revoked_event;
 use super::two_step;
 use super::{App, AppError, Result};
@@ -288,6 +289,15 @@ impl App {
         req: TwoStepSignIn,
         ip: Option<IpAddr>,
     ) -> Result<TokenResponse> {
+        self.second_step_as(req, ip, SessionKind::Device).await
+    }
+
+    pub(super) async fn second_step_as(
+        &self,
+        req: TwoStepSignIn,
+        ip: Option<IpAddr>,
+        kind: SessionKind,
+    ) -> Result<TokenResponse> {
         let hash = two_step::challenge_hash(req.challenge.expose());
         let now = Millis::now();
         let challenge = match self.store.challenge(&hash).await? {
@@ -333,7 +343,8 @@ impl App {
             return Err(AppError::InvalidChallenge);
         }
         attempt.refund(self);
-        self.start_session(&account, &challenge.device, ip).await
+        self.start_session(&account, &challenge.device, ip, kind)
+            .await
     }
 
     /// Whether `code` is a current code of the sealed secret, spending its step (each

@@ -37,6 +37,17 @@ impl App {
     }
 
     pub async fn sign_in(&self, req: SignInRequest, ip: Option<IpAddr>) -> Result<TokenResponse> {
+        self.sign_in_as(req, ip, SessionKind::Device).await
+    }
+
+    /// A sign-in of a device (`Device`) or of the account page in a browser (`Web`,
+    /// with the web's shorter lifetimes).
+    pub(super) async fn sign_in_as(
+        &self,
+        req: SignInRequest,
+        ip: Option<IpAddr>,
+        kind: SessionKind,
+    ) -> Result<TokenResponse> {
         let email = normalize_email(&req.email).ok_or(AppError::InvalidCredentials)?;
         let device = validate_device(req.device)?;
         // Counted before the password is checked, so parallel guesses cannot outrun
@@ -67,7 +78,7 @@ impl App {
         if account.two_step_secret.is_some() {
             return self.challenge_sign_in(&account, &device, ip).await;
         }
-        self.start_session(&account, &device, ip).await
+        self.start_session(&account, &device, ip, kind).await
     }
 
     /// Creates the session of a completed sign-in and answers with its tokens.
@@ -76,7 +87,15 @@ impl App {
         account: &crate::store::Account,
         device: &proto::Device,
         ip: Option<IpAddr>,
+        kind: SessionKind,
     ) -> Result<TokenResponse> {
+        let (idle_ttl, max_ttl) = match kind {
+            SessionKind::Device => (
+                self.settings.refresh_idle_ttl,
+                self.settings.refresh_max_ttl,
+            ),
+            SessionKind::Web => (self.settings.web_idle_ttl, self.settings.web_max_ttl),
+        };
         let now = Millis::now();
         let refresh = secrets::new_refresh_token();
         let ip_text = ip.map(|i| i.to_string());
@@ -94,12 +113,8 @@ impl App {
                 device,
                 ip: ip_text.as_deref(),
                 now,
-                idle_expires_at: now.plus(
-                    self.settings
-                        .refresh_idle_ttl
-                        .min(self.settings.refresh_max_ttl),
-                ),
-                expires_at: now.plus(self.settings.refresh_max_ttl),
+                idle_expires_at: now.plus(idle_ttl.min(max_ttl)),
+                expires_at: now.plus(max_ttl),
                 refresh_hash: &secrets::hash_refresh_token(refresh.expose()),
                 event: &event,
                 event_expires_at: self.event_expiry(now),
@@ -141,6 +156,13 @@ impl App {
             None => Ok(attempt),
         }
     }
+}
+
+/// What signs in: a device (the app, `sessionctl`), or a browser on the account page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SessionKind {
+    Device,
+    Web,
 }
 
 /// The slots one sign-in attempt holds in the limits.

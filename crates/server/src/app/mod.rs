@@ -15,6 +15,7 @@ mod refresh;
 mod streams;
 mod two_step;
 mod validate;
+mod web;
 
 use std::sync::{Arc, RwLock};
 use std::time::{Duration, Instant};
@@ -27,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use admin::{Admin, KeyInfo, SessionReport};
 pub use validate::normalize_email;
+pub use web::{WebLogin, WebNotice};
 
 use crate::background::Background;
 use crate::config::{ResourceServer, ServeArgs};
@@ -174,6 +176,10 @@ pub struct Settings {
     pub signup_address_limit: u32,
     pub failure_address_limit: u32,
     pub hash_concurrency: Option<usize>,
+    /// The account page (`/account`): served at all, and its sessions' lifetimes.
+    pub web: bool,
+    pub web_idle_ttl: Duration,
+    pub web_max_ttl: Duration,
 }
 
 impl Settings {
@@ -196,6 +202,9 @@ impl Settings {
             signup_address_limit: args.signup_address_limit,
             failure_address_limit: args.failure_address_limit,
             hash_concurrency: args.hash_concurrency,
+            web: !args.no_web,
+            web_idle_ttl: args.web_idle_ttl,
+            web_max_ttl: args.web_max_ttl,
         }
     }
 }

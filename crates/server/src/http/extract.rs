@@ -192,6 +192,21 @@ impl FromRequestParts<Arc<App>> for Bearer {
         parts: &mut Parts,
         app: &Arc<App>,
     ) -> Result<Self, Self::Rejection> {
+        // Under the account page's API, its session cookie stands for the token.
+        if parts.extensions.get::<super::web::WebApi>().is_some()
+            && parts.headers.get(header::AUTHORIZATION).is_none()
+        {
+            let cookie = super::web::read_cookie(&parts.headers, super::web::SESSION_COOKIE)
+                .ok_or_else(|| ApiError::invalid_token("Sign in on the account page first."))?;
+            let ClientIp(ip) = ClientIp::from_request_parts(parts, app)
+                .await
+                .unwrap_or(ClientIp(None));
+            return app
+                .authenticate_web(&cookie, ip)
+                .await
+                .map(Bearer)
+                .map_err(ApiError::from);
+        }
         let value = parts
             .headers
             .get(header::AUTHORIZATION)

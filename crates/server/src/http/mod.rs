@@ -7,6 +7,7 @@ pub mod listener;
 mod openapi;
 mod openapi_account;
 mod revocations;
+pub mod web;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,36 +41,52 @@ const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Every request but an event stream is answered within this, or gets a 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// What a signed-in session calls with its token: under `/v1` with a bearer token, and
+/// again under `/account/api/v1` with the account page's cookie.
+fn session_routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/sessions", get(list_sessions))
+        .route("/sessions/revoke", post(revoke_scope))
+        .route(
+            "/sessions/{id}",
+            patch(rename_session).delete(delete_session),
+        )
+        .route("/account", get(account))
+        .route("/account/password", post(change_password))
+        .route(
+            "/account/two-step",
+            post(two_step_start).delete(two_step_disable),
+        )
+        .route("/account/two-step/confirm", post(two_step_confirm))
+        .route("/activity", get(activity))
+        .route_layer(axum::middleware::from_fn(request_timeout))
+        // The event stream stays open as long as its token allows: no request timeout.
+        .route("/events", get(events::stream))
+}
+
 pub fn router(app: Arc<App>) -> Router {
-    // Event streams stay open as long as their token allows: no request timeout.
-    let streams = Router::new()
-        .route("/v1/events", get(events::stream))
-        .route("/v1/revocations/stream", get(revocations::stream));
+    let page = web::router(session_routes()).layer(axum::middleware::from_fn_with_state(
+        app.clone(),
+        web::guard,
+    ));
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(health))
         .route("/v1/accounts", post(create_account))
-        .route("/v1/sessions", post(sign_in).get(list_sessions))
-        .route("/v1/sessions/revoke", post(revoke_scope))
+        .route("/v1/sessions", post(sign_in))
         .route("/v1/sessions/two-step", post(sign_in_second_step))
-        .route("/v1/sessions/{id}", patch(rename_session).delete(delete_session))
         .route("/v1/sessions/{id}/wipe-receipt", post(wipe_receipt))
-        .route("/v1/account", get(account))
-        .route("/v1/account/password", post(change_password))
-        .route(
-            "/v1/account/two-step",
-            post(two_step_start).delete(two_step_disable),
-        )
-        .route("/v1/account/two-step/confirm", post(two_step_confirm))
-        .route("/v1/activity", get(activity))
         .route("/oauth/token", post(token))
         .route("/oauth/revoke", post(revoke))
         .route("/oauth/introspect", post(introspect))
         .route("/v1/revocations", get(revocations::page))
         .route_layer(axum::middleware::from_fn(request_timeout))
-        .merge(streams)
+        // The revocation stream is exempt from the request timeout, like device streams.
+        .route("/v1/revocations/stream", get(revocations::stream))
+        .nest("/v1", session_routes())
+        .nest(web::API_PATH, page)
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

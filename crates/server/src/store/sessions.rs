@@ -263,6 +263,28 @@ impl Store {
         rows.into_iter().map(Session::try_from).collect()
     }
 
+    /// Marks a live session as used now (last seen, from where) and pushes its idle end.
+    pub async fn touch_session(
+        &self,
+        id: SessionId,
+        now: Millis,
+        ip: Option<&str>,
+        idle_until: Millis,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE sessions SET last_seen_at = $1, last_ip = $2, \
+             idle_expires_at = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END \
+             WHERE id = $4 AND revoked_at IS NULL",
+        )
+        .bind(now.0)
+        .bind(ip)
+        .bind(idle_until.0)
+        .bind(id.to_string())
+        .execute(&self.write)
+        .await?;
+        Ok(())
+    }
+
     /// A live session of this account, if it is one.
     pub async fn live_session(
         &self,

@@ -92,11 +92,13 @@ impl Ctx {
         let logs = self.server.logs();
         assert!(!logs.is_empty(), "the server logged nothing at all?");
         for secret in self.secrets.lock().unwrap().iter() {
-            assert!(
-                !logs.contains(secret.as_str()),
-                "a secret appeared in the server log: {}…",
-                &secret[..secret.len().min(12)]
-            );
+            if let Some(line) = logs.lines().find(|l| l.contains(secret.as_str())) {
+                panic!(
+                    "a secret appeared in the server log: {}… in the line: {}",
+                    &secret[..secret.len().min(12)],
+                    line.replace(secret.as_str(), "<SECRET>")
+                );
+            }
         }
     }
 

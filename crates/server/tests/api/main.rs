@@ -8,6 +8,7 @@
 
 mod helpers;
 
+mod account_page;
 mod accounts;
 mod after_a_scare;
 mod attacks;
