@@ -100,8 +100,9 @@ pub struct ServeArgs {
     pub failure_address_limit: u32,
 
     /// Password hashes computed at once (each takes a core and 19 MiB for ~50 ms).
-    /// Defaults to the number of cores; checks beyond it wait in a bounded queue, and
-    /// past that queue get 503 with Retry-After.
+    /// Defaults to one fewer than the cores (at least one), leaving a core for the
+    /// devices already signed in; checks beyond it wait in a bounded queue, and past
+    /// that queue get 503 with Retry-After.
     #[arg(long, env = "SESSION_SERVER_HASH_CONCURRENCY")]
     pub hash_concurrency: Option<usize>,
 

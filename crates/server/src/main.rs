@@ -11,6 +11,10 @@ use session_server::config::{ServeArgs, default_database_url};
 use session_server::store::Store;
 use tracing_subscriber::EnvFilter;
 
+#[cfg(all(unix, not(target_env = "musl")))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 #[derive(Parser, Debug)]
 #[command(
     name = "session-server",

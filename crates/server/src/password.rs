@@ -39,12 +39,14 @@ pub struct Hasher {
 }
 
 impl Hasher {
-    /// A hasher running as many hashes at once as there are cores.
+    /// A hasher running one hash fewer at once than there are cores (at least one), so
+    /// a core is always left for the devices already signed in.
     pub fn new() -> Self {
         Self::with_concurrency(
             std::thread::available_parallelism()
                 .map(usize::from)
-                .unwrap_or(1),
+                .unwrap_or(1)
+                .saturating_sub(1),
         )
     }
 
@@ -63,34 +65,78 @@ impl Hasher {
             decoy,
             permits: Arc::new(Semaphore::new(concurrency)),
             waiting: Arc::new(AtomicUsize::new(0)),
-            max_waiting: concurrency * QUEUE_PER_HASHER,
+            max_waiting: concurrency * (1 + QUEUE_PER_HASHER),
         }
     }
 
-    /// Password checks waiting for a free hasher now.
+    /// Password checks admitted and not finished (running or waiting) now.
     pub fn queued(&self) -> usize {
         self.waiting.load(Ordering::Relaxed)
     }
 
-    /// Runs `job` on a blocking thread once a hasher is free; `Busy` if the queue is
-    /// full or the wait too long.
-    async fn run<T: Send + 'static>(
-        &self,
-        job: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
-    ) -> Result<T, HashError> {
+    /// A place in line for one hash or check, or `Busy` when the line is full. Taken
+    /// before any other work of a sign-in (its database lookup included), so a flood is
+    /// turned away at the cost of an atomic increment.
+    pub fn admit(&self) -> Result<Admission, HashError> {
         if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
             return Err(HashError::Busy);
         }
-        let permit = tokio::time::timeout(MAX_WAIT, self.permits.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        Ok(Admission {
+            hasher: self.clone(),
+            _place: Place(self.waiting.clone()),
+        })
+    }
+
+    /// Hashes a password into a PHC string.
+    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+        self.admit()?.hash(password).await
+    }
+
+    /// Verifies a password against a stored hash, or against the decoy when there is
+    /// none, so both failures take the same time. `Err` only when the hasher is busy.
+    pub async fn verify(
+        &self,
+        password: &Password,
+        stored: Option<&str>,
+    ) -> Result<bool, HashError> {
+        self.admit()?.verify(password, stored).await
+    }
+}
+
+/// A place in the hashers' line (see [`Hasher::admit`]), given back when dropped.
+struct Place(Arc<AtomicUsize>);
+
+impl Drop for Place {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// An admitted hash or check: runs once a hasher is free.
+pub struct Admission {
+    hasher: Hasher,
+    _place: Place,
+}
+
+impl Admission {
+    /// Runs `job` on a blocking thread once a hasher is free; `Busy` if the wait is
+    /// too long.
+    async fn run<T: Send + 'static>(
+        self,
+        job: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
+    ) -> Result<T, HashError> {
+        let permit =
+            tokio::time::timeout(MAX_WAIT, self.hasher.permits.clone().acquire_owned()).await;
         let permit = permit
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Failed)?;
-        let argon = self.argon.clone();
+        let argon = self.hasher.argon.clone();
+        let place = self._place;
         tokio::task::spawn_blocking(move || {
             let out = job(&argon);
             drop(permit);
+            drop(place);
             out
         })
         .await
@@ -98,7 +144,7 @@ impl Hasher {
     }
 
     /// Hashes a password into a PHC string.
-    pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
+    pub async fn hash(self, password: &Password) -> Result<String, HashError> {
         let pw = password.clone();
         self.run(move |argon| {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);
@@ -113,14 +159,14 @@ impl Hasher {
     /// Verifies a password against a stored hash, or against the decoy when there is
     /// none, so both failures take the same time. `Err` only when the hasher is busy.
     pub async fn verify(
-        &self,
+        self,
         password: &Password,
         stored: Option<&str>,
     ) -> Result<bool, HashError> {
         let pw = password.clone();
         let (hash, real) = match stored {
             Some(h) => (h.to_owned(), true),
-            None => (self.decoy.clone(), false),
+            None => (self.hasher.decoy.clone(), false),
         };
         let ok = self
             .run(move |argon| {

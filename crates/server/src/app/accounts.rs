@@ -54,9 +54,17 @@ impl App {
         // the limits while they wait for a hasher; taken back if the password is right.
         let attempt = self.begin_sign_in(&email, ip)?;
 
+        // A place in the hashers' line before anything else costs: a flood is turned
+        // away here, without a database lookup.
+        let admission = match self.hasher.admit() {
+            Ok(a) => a,
+            Err(e) => {
+                attempt.refund(&self.limits);
+                return Err(e.into());
+            }
+        };
         let account = self.store.account_by_email(&email).await?;
-        let verified = self
-            .hasher
+        let verified = admission
             .verify(
                 &req.password,
                 account.as_ref().map(|a| a.password_hash.as_str()),
