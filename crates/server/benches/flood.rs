@@ -89,7 +89,12 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     let idle = rss_mb(pid);
     let stop = Arc::new(AtomicBool::new(false));
-    let quiet = tokio::spawn(list_while(http.clone(), list_url.clone(), access.clone(), stop.clone()));
+    let quiet = tokio::spawn(list_while(
+        http.clone(),
+        list_url.clone(),
+        access.clone(),
+        stop.clone(),
+    ));
     tokio::time::sleep(Duration::from_secs(3)).await;
     stop.store(true, Ordering::Relaxed);
     let mut quiet = quiet.await.unwrap();
@@ -134,7 +139,12 @@ async fn main() {
             })
         })
         .collect();
-    let lister = tokio::spawn(list_while(http.clone(), list_url.clone(), access.clone(), stop.clone()));
+    let lister = tokio::spawn(list_while(
+        http.clone(),
+        list_url.clone(),
+        access.clone(),
+        stop.clone(),
+    ));
     let mut peak = idle;
     let started = Instant::now();
     while started.elapsed() < Duration::from_secs(seconds) {
@@ -149,7 +159,9 @@ async fn main() {
     tokio::time::sleep(Duration::from_secs(5)).await;
     let after = rss_mb(pid);
 
-    println!("\nPassword-hash flood: {parallel} parallel sign-ins for unknown emails, each from its own address, {seconds} s, release server on SQLite");
+    println!(
+        "\nPassword-hash flood: {parallel} parallel sign-ins for unknown emails, each from its own address, {seconds} s, release server on SQLite"
+    );
     println!("| measure | during the flood | baseline (same run) | ratio |");
     println!("| --- | --- | --- | --- |");
     println!(

@@ -53,6 +53,24 @@ const FEED_CURRENT_WITHIN: Duration = Duration::from_secs(3 * crate::feed::POSTG
 /// denylist, rate-limit windows).
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
 
+/// How long `/readyz` waits for the database.
+pub const READY_DATABASE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Readiness {
+    /// The database answered a query in time.
+    pub database: bool,
+    /// The feed follower has applied everything committed until a few seconds ago.
+    pub feed_current: bool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database && self.feed_current
+    }
+}
+
 /// Why an access token is refused.
 #[derive(Debug, thiserror::Error)]
 pub enum TokenRejection {
@@ -121,6 +139,15 @@ impl AppError {
     /// request's.
     pub fn is_internal(&self) -> bool {
         matches!(self, Self::Store(_) | Self::Hash(_) | Self::Keys(_))
+    }
+
+    /// Whether the database is unreachable (or did not answer in time): temporary, and
+    /// nothing was committed that the caller is told about.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Store(e) | Self::Keys(KeysError::Store(e)) => e.is_unavailable(),
+            _ => false,
+        }
     }
 }
 
@@ -499,8 +526,24 @@ impl App {
         self.keys.current().jwks.clone()
     }
 
-    /// Whether the database answers.
-    pub async fn health(&self) -> Result<()> {
-        Ok(self.store.ping().await?)
+    /// Whether this instance can serve: the feed follower is current and the database
+    /// answers within [`READY_DATABASE_TIMEOUT`]. Never waits longer than that.
+    pub async fn readiness(&self) -> Readiness {
+        let feed_current = self.feed_is_current();
+        let database = match tokio::time::timeout(READY_DATABASE_TIMEOUT, self.store.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %crate::http::error_chain(&e), "readiness: the database does not answer");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("readiness: the database did not answer in time");
+                false
+            }
+        };
+        Readiness {
+            database,
+            feed_current,
+        }
     }
 }

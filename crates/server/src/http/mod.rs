@@ -46,6 +46,7 @@ pub fn router(app: Arc<App>) -> Router {
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/v1/accounts", post(create_account))
         .route("/v1/sessions", post(sign_in).get(list_sessions))
         .route("/v1/sessions/revoke", post(revoke_scope))
@@ -126,16 +127,34 @@ async fn jwks(State(app): State<Arc<App>>) -> Response {
     res
 }
 
-async fn health(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
-    app.health().await.map_err(|e| {
-        tracing::error!(error = %crate::http::error::chain(&e), "health check: database unreachable");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::TemporarilyUnavailable,
-            "The database is unreachable.",
-        )
-    })?;
-    Ok(Json(serde_json::json!({"status": "ok"})))
+/// Liveness: the process answers. No database call, so it answers at once even while
+/// the database is down (an orchestrator must not restart a server for that).
+async fn health() -> Response {
+    no_store(StatusCode::OK, serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers within a second and the feed follower is current;
+/// otherwise 503, so a load balancer sends traffic elsewhere until it recovers.
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    let readiness = app.readiness().await;
+    let status = if readiness.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut res = no_store(
+        status,
+        serde_json::json!({
+            "status": if readiness.is_ready() { "ready" } else { "unavailable" },
+            "database": readiness.database,
+            "feed_current": readiness.feed_current,
+        }),
+    );
+    if !readiness.is_ready() {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res
 }
 
 async fn create_account(
