@@ -128,6 +128,11 @@ pub struct ServeArgs {
     #[arg(long, env = "SESSION_SERVER_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Serve `GET /metrics` (Prometheus) on this address instead of the public
+    /// listener, e.g. 127.0.0.1:9100 for a scraper on the same host or network.
+    #[arg(long, env = "SESSION_SERVER_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
+
     /// Take the client address from the last X-Forwarded-For entry (only behind a
     /// reverse proxy you run; otherwise clients could choose their address).
     #[arg(long, env = "SESSION_SERVER_TRUST_FORWARDED_FOR")]

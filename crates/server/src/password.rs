@@ -78,13 +78,17 @@ impl Hasher {
         &self,
         job: impl FnOnce(&Argon2<'static>) -> T + Send + 'static,
     ) -> Result<T, HashError> {
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+        let before = self.waiting.fetch_add(1, Ordering::AcqRel);
+        if before >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
+            crate::metrics::hash_busy();
             return Err(HashError::Busy);
         }
+        crate::metrics::hash_waiting(before + 1);
         let permit = tokio::time::timeout(MAX_WAIT, self.permits.clone().acquire_owned()).await;
-        self.waiting.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::hash_waiting(self.waiting.fetch_sub(1, Ordering::AcqRel) - 1);
         let permit = permit
+            .inspect_err(|_| crate::metrics::hash_busy())
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Failed)?;
         let argon = self.argon.clone();

@@ -5,6 +5,7 @@
 //! (or just drop it).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
@@ -13,9 +14,15 @@ use crate::app::{App, Settings};
 use crate::config::ServeArgs;
 use crate::store::Store;
 
+/// How often histogram samples are folded into their buckets between scrapes.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// Scrapers are few: the metrics listener needs no more connections than this.
+const METRICS_MAX_CONNECTIONS: usize = 64;
+
 /// A server bound to its address and serving, until [`Server::stop`] or drop.
 pub struct Server {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
     issuer: String,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -40,6 +47,20 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        let metrics_listener = match args.metrics_listen {
+            Some(at) => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (--metrics-listen)"))?,
+            ),
+            None => None,
+        };
+        let metrics_addr = metrics_listener
+            .as_ref()
+            .map(tokio::net::TcpListener::local_addr)
+            .transpose()?;
+        // The recorder exists before the first request is counted.
+        crate::metrics::handle();
         let issuer = args
             .issuer
             .clone()
@@ -60,17 +81,36 @@ impl Server {
         )
         .await?;
         let mut background = app.spawn_background();
+        let stop = shutdown.clone();
+        background.spawn("metrics upkeep", async move {
+            let mut tick = tokio::time::interval(METRICS_UPKEEP_EVERY);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => crate::metrics::upkeep(),
+                }
+            }
+        });
         tracing::info!(
             listen = %addr,
             issuer = %issuer,
             database = %redact_url(database_url),
             open_signup = args.open_signup,
+            metrics = %metrics_addr.map_or_else(|| "on the public listener".to_owned(), |a| a.to_string()),
             "session server ready"
         );
 
-        let router = crate::http::router(app.clone());
+        let router = crate::http::router(app.clone(), metrics_listener.is_none());
         let max_connections = crate::http::listener::usable_connection_cap(args.max_connections);
         let stop = shutdown.clone();
+        let metrics_task = metrics_listener.map(|l| {
+            tokio::spawn(crate::http::listener::serve(
+                l,
+                crate::http::metrics_router(),
+                METRICS_MAX_CONNECTIONS,
+                shutdown.clone(),
+            ))
+        });
         let task = tokio::spawn(async move {
             let serve = crate::http::listener::serve(listener, router, max_connections, stop);
             tokio::pin!(serve);
@@ -83,6 +123,9 @@ impl Server {
             // Background loops end on the same token; wait for them, so nothing is
             // half-done when the database closes.
             background.join().await;
+            if let Some(t) = metrics_task {
+                let _ = t.await;
+            }
             store.close().await;
             tracing::info!("stopped");
             drop(app);
@@ -90,6 +133,7 @@ impl Server {
         });
         Ok(Server {
             addr,
+            metrics_addr,
             issuer,
             shutdown,
             task: Some(task),
@@ -98,6 +142,11 @@ impl Server {
 
     pub fn local_addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// The address of `--metrics-listen`, if given.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
     }
 
     /// `http://<address>` of the listener.

@@ -48,7 +48,8 @@ const SPENT_TOKEN_RETENTION: Duration = Duration::from_secs(14 * 86_400);
 const EVENT_RETENTION: Duration = Duration::from_secs(3600);
 /// The feed counts as current while a catch-up succeeded this recently (followers
 /// catch up at least every `POSTGRES_POLL`) and notifications arrive.
-const FEED_CURRENT_WITHIN: Duration = Duration::from_secs(3 * crate::feed::POSTGRES_POLL.as_secs());
+pub(crate) const FEED_CURRENT_WITHIN: Duration =
+    Duration::from_secs(3 * crate::feed::POSTGRES_POLL.as_secs());
 /// How often entries that can no longer matter are pruned (feed, spent tokens,
 /// denylist, rate-limit windows).
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
@@ -479,6 +480,7 @@ impl App {
             self.limits
                 .failures_address
                 .check(a, Instant::now())
+                .inspect_err(|_| crate::metrics::throttled(crate::metrics::Limit::FailuresAddress))
                 .map_err(AppError::TooManyAttempts)?;
         }
         let mut ok = subtle::Choice::from(0);
@@ -530,6 +532,7 @@ impl App {
     /// answers within [`READY_DATABASE_TIMEOUT`]. Never waits longer than that.
     pub async fn readiness(&self) -> Readiness {
         let feed_current = self.feed_is_current();
+        self.feed.report_state();
         let database = match tokio::time::timeout(READY_DATABASE_TIMEOUT, self.store.ping()).await {
             Ok(Ok(())) => true,
             Ok(Err(e)) => {

@@ -155,6 +155,7 @@ impl From<AppError> for ApiError {
             ),
             e if e.is_unavailable() => {
                 tracing::warn!(error = %chain(&e), "request failed: the database is unavailable");
+                crate::metrics::database_unavailable();
                 ApiError::unavailable()
             }
             e @ (AppError::Store(_) | AppError::Hash(_) | AppError::Keys(_)) => {

@@ -50,6 +50,7 @@ pub async fn stream(
         rx,
         done: false,
         app: app.clone(),
+        _open: crate::metrics::OpenStream::new(crate::metrics::Stream::Device),
     };
     let sse = Sse::new(events(state)).keep_alive(
         KeepAlive::new()
@@ -75,6 +76,8 @@ struct StreamState {
     rx: broadcast::Receiver<Arc<StreamEvent>>,
     done: bool,
     app: Arc<App>,
+    /// Counted as open while the stream lives.
+    _open: crate::metrics::OpenStream,
 }
 
 fn events(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>> {

@@ -109,7 +109,9 @@ pub async fn serve(
         let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         // No upgrades: the API has no WebSockets.
         let conn = graceful.watch(conn);
+        let open = crate::metrics::OpenConnection::new();
         tokio::spawn(async move {
+            let _open = open;
             if let Err(e) = conn.await {
                 tracing::trace!(error = %e, "connection ended with an error");
             }

@@ -36,12 +36,18 @@ const SSE_KEEP_ALIVE: Duration = Duration::from_secs(15);
 /// Every request but an event stream is answered within this, or gets a 503.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
-pub fn router(app: Arc<App>) -> Router {
+/// The API's routes. `with_metrics`: whether `/metrics` is served here too (it is not
+/// when `--metrics-listen` gives it a listener of its own).
+pub fn router(app: Arc<App>, with_metrics: bool) -> Router {
     // Event streams stay open as long as their token allows: no request timeout.
     let streams = Router::new()
         .route("/v1/events", get(events::stream))
         .route("/v1/revocations/stream", get(revocations::stream));
-    Router::new()
+    let mut api = Router::new();
+    if with_metrics {
+        api = api.route("/metrics", get(metrics));
+    }
+    api
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi::document))
@@ -61,6 +67,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(count_request))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .layer(
             // Method, path and status only: no headers, no query strings, no bodies,
@@ -75,6 +82,42 @@ pub fn router(app: Arc<App>) -> Router {
                 }),
         )
         .with_state(app)
+}
+
+/// The router of `--metrics-listen`: `/metrics` alone.
+pub fn metrics_router() -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics() -> Response {
+    let mut res = crate::metrics::render().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}
+
+/// Counts every answered request by its route template (never the raw path: ids and
+/// junk paths would make a series each) and status.
+async fn count_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let start = std::time::Instant::now();
+    let res = next.run(req).await;
+    crate::metrics::request(
+        &route,
+        method.as_str(),
+        res.status().as_u16(),
+        start.elapsed(),
+    );
+    res
 }
 
 async fn request_timeout(req: axum::extract::Request, next: axum::middleware::Next) -> Response {

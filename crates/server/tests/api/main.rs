@@ -16,5 +16,6 @@ mod discovery;
 mod durability;
 mod feed;
 mod keys_and_feed;
+mod metrics;
 mod refresh;
 mod revocation;
