@@ -64,6 +64,9 @@ pub struct GuardConfig {
     pub leeway_secs: i64,
     /// Verified tokens kept in the cache.
     pub cache_capacity: usize,
+    /// A PEM file of CA certificates to trust besides the built-in roots, for a session
+    /// server whose certificate comes from a private CA.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for GuardConfig {
@@ -93,6 +96,7 @@ impl GuardConfig {
             jwks_refresh_interval: Duration::from_secs(60),
             leeway_secs: 5,
             cache_capacity: 100_000,
+            ca_file: None,
         }
     }
 }
@@ -105,6 +109,8 @@ pub enum GuardError {
     Status { url: String, status: u16 },
     #[error("the session server's {what} could not be read: {reason}")]
     Malformed { what: &'static str, reason: String },
+    #[error("the CA file {path} cannot be used: {reason}")]
+    CaFile { path: String, reason: String },
     #[error("the revocation feed did not catch up within {0:?}")]
     FeedTimeout(Duration),
 }
@@ -183,13 +189,26 @@ impl Guard {
     /// Reads discovery and the keys, connects to the revocation stream and waits until
     /// it has caught up (at most `max_feed_silence`).
     pub async fn start(config: GuardConfig) -> Result<Guard, GuardError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| GuardError::Unreachable {
-                url: config.server.clone(),
-                reason: e.to_string(),
-            })?;
+        let mut http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        if let Some(path) = &config.ca_file {
+            let bad = |reason: String| GuardError::CaFile {
+                path: path.display().to_string(),
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(bad("it holds no PEM certificate".into()));
+            }
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http.build().map_err(|e| GuardError::Unreachable {
+            url: config.server.clone(),
+            reason: e.to_string(),
+        })?;
         let metadata: ServerMetadata = get_json(
             &http,
             &format!("{}/.well-known/oauth-authorization-server", config.server),

@@ -128,6 +128,25 @@ pub struct ServeArgs {
     #[arg(long, env = "SESSION_SERVER_MAX_CONNECTIONS", default_value_t = 20_000)]
     pub max_connections: usize,
 
+    /// Serve HTTPS with this certificate chain (PEM; the server's certificate first).
+    /// Reloaded with the key on SIGHUP: new connections get the new certificate.
+    #[arg(
+        long,
+        env = "SESSION_SERVER_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        env = "SESSION_SERVER_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
     /// Serve `GET /metrics` (Prometheus) on this address instead of the public
     /// listener, e.g. 127.0.0.1:9100 for a scraper on the same host or network.
     #[arg(long, env = "SESSION_SERVER_METRICS_LISTEN", value_name = "ADDR")]

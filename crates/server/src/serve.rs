@@ -23,6 +23,7 @@ const METRICS_MAX_CONNECTIONS: usize = 64;
 pub struct Server {
     addr: SocketAddr,
     metrics_addr: Option<SocketAddr>,
+    tls: Option<std::sync::Arc<crate::http::listener::Tls>>,
     issuer: String,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -47,6 +48,14 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(std::sync::Arc::new(
+                crate::http::listener::Tls::load(cert, key)
+                    .context("loading --tls-cert/--tls-key")?,
+            )),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
         let metrics_listener = match args.metrics_listen {
             Some(at) => Some(
                 tokio::net::TcpListener::bind(at)
@@ -64,7 +73,7 @@ impl Server {
         let issuer = args
             .issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .unwrap_or_else(|| format!("{scheme}://{addr}"));
         let sealer = args.sealer()?;
         if !sealer.has_kek() {
             tracing::warn!(
@@ -93,6 +102,7 @@ impl Server {
         });
         tracing::info!(
             listen = %addr,
+            tls = tls.is_some(),
             issuer = %issuer,
             database = %redact_url(database_url),
             open_signup = args.open_signup,
@@ -108,11 +118,14 @@ impl Server {
                 l,
                 crate::http::metrics_router(),
                 METRICS_MAX_CONNECTIONS,
+                None,
                 shutdown.clone(),
             ))
         });
+        let serving_tls = tls.clone();
         let task = tokio::spawn(async move {
-            let serve = crate::http::listener::serve(listener, router, max_connections, stop);
+            let serve =
+                crate::http::listener::serve(listener, router, max_connections, serving_tls, stop);
             tokio::pin!(serve);
             // A background task that dies stops the server (watch cancels `stop`);
             // requests in flight still finish.
@@ -134,6 +147,7 @@ impl Server {
         Ok(Server {
             addr,
             metrics_addr,
+            tls,
             issuer,
             shutdown,
             task: Some(task),
@@ -149,9 +163,19 @@ impl Server {
         self.metrics_addr
     }
 
-    /// `http://<address>` of the listener.
+    /// `http://<address>` of the listener (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Reads the TLS certificate and key files again (SIGHUP): new connections get the
+    /// new certificate. On error the old one stays and the error is returned.
+    pub fn reload_tls(&self) -> Result<bool, crate::http::listener::TlsError> {
+        match &self.tls {
+            Some(tls) => tls.reload().map(|()| true),
+            None => Ok(false),
+        }
     }
 
     pub fn issuer(&self) -> &str {
@@ -190,8 +214,31 @@ pub async fn run(args: ServeArgs, database_url: String) -> anyhow::Result<()> {
     tokio::select! {
         _ = wait_for_signal() => {}
         _ = server.stopped() => tracing::error!("a background task failed; stopping"),
+        () = reload_on_hangup(&server) => {}
     }
     server.stop().await
+}
+
+/// SIGHUP reloads the TLS certificate and key, as daemons do after a renewal; a bad
+/// file is logged and the current certificate kept. Never returns.
+async fn reload_on_hangup(server: &Server) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut hup) = signal(SignalKind::hangup()) {
+            while hup.recv().await.is_some() {
+                match server.reload_tls() {
+                    Ok(true) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
+                    Ok(false) => tracing::info!("SIGHUP: no TLS configured; nothing to reload"),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "SIGHUP: cannot reload the TLS certificate; keeping the current one"
+                    ),
+                }
+            }
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 async fn wait_for_signal() {
