@@ -19,3 +19,4 @@ mod keys_and_feed;
 mod metrics;
 mod refresh;
 mod revocation;
+mod tls;
