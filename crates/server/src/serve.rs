@@ -40,7 +40,10 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Opens the database (applying migrations), binds `args.listen` (port 0 picks a
     /// free one) and starts serving. Returns once requests can be answered.
-    pub async fn start(args: ServeArgs, database_url: &str) -> anyhow::Result<Server> {
+    pub async fn start(mut args: ServeArgs, database_url: &str) -> anyhow::Result<Server> {
+        args.resource_servers = args
+            .all_resource_servers()
+            .map_err(|why| anyhow::anyhow!("--resource-servers-file: {why}"))?;
         let store = Store::connect(database_url)
             .await
             .with_context(|| format!("opening the database ({})", redact_url(database_url)))?;
