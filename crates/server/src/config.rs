@@ -197,9 +197,10 @@ impl ServeArgs {
                 if line.is_empty() || line.starts_with('#') {
                     continue;
                 }
-                all.push(line.parse().map_err(|why| {
-                    format!("{} line {}: {why}", path.display(), n + 1)
-                })?);
+                all.push(
+                    line.parse()
+                        .map_err(|why| format!("{} line {}: {why}", path.display(), n + 1))?,
+                );
             }
         }
         Ok(all)

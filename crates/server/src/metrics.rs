@@ -136,7 +136,7 @@ pub fn request(route: &str, method: &str, status: u16, elapsed: Duration) {
 pub struct OpenConnection(());
 
 impl OpenConnection {
-    pub fn new() -> Self {
+    pub fn open() -> Self {
         gauge!(CONNECTIONS_OPEN).increment(1.0);
         Self(())
     }

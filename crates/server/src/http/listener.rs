@@ -211,7 +211,7 @@ pub async fn serve(
                     req
                 });
         let service = TowerToHyperService::new(service);
-        let open = crate::metrics::OpenConnection::new();
+        let open = crate::metrics::OpenConnection::open();
         let http = http.clone();
         let watcher = graceful.watcher();
         // The certificate current now: a reload is seen by the next connection.
