@@ -15,6 +15,13 @@ struct Args {
     /// The session server, e.g. https://sessions.example.com (default: the one last used).
     #[arg(long, env = "SESSION_MANAGER_SERVER")]
     server: Option<String>,
+    /// Also trust the CA certificates in this PEM file (a server with a private CA).
+    #[arg(long, env = "SESSION_MANAGER_CA_FILE", value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
+    /// Allow plain http:// to a server on another machine. Only for a test server of
+    /// your own: your password and tokens would cross the network unencrypted.
+    #[arg(long, env = "SESSION_MANAGER_INSECURE_HTTP")]
+    insecure_http: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -32,6 +39,8 @@ fn main() -> anyhow::Result<()> {
         .transpose()?;
     let manager = SessionManager::new(Options {
         app_version: Some(env!("CARGO_PKG_VERSION").to_string()),
+        ca_file: args.ca_file,
+        insecure_http: args.insecure_http,
         ..Options::default()
     })?;
     app::builder(

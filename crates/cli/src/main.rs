@@ -27,6 +27,13 @@ struct Cli {
     /// The session server, e.g. https://id.example.com (default: the one you last signed in to).
     #[arg(long, global = true, env = "SESSIONCTL_SERVER", value_name = "URL")]
     server: Option<String>,
+    /// Also trust the CA certificates in this PEM file (a server with a private CA).
+    #[arg(long, global = true, env = "SESSIONCTL_CA_FILE", value_name = "FILE")]
+    ca_file: Option<std::path::PathBuf>,
+    /// Allow plain http:// to a server on another machine. Only for a test server of
+    /// your own: your password and tokens would cross the network unencrypted.
+    #[arg(long, global = true, env = "SESSIONCTL_INSECURE_HTTP")]
+    insecure_http: bool,
     #[command(subcommand)]
     command: Command,
 }
@@ -202,6 +209,8 @@ fn main() -> ExitCode {
 async fn run(cli: Cli) -> Result<u8, Failure> {
     let manager = SessionManager::new(client::Options {
         app_version: Some(format!("sessionctl {}", env!("CARGO_PKG_VERSION"))),
+        ca_file: cli.ca_file.clone(),
+        insecure_http: cli.insecure_http,
         ..Default::default()
     })?;
     // Every start finishes what earlier logouts could not: revoking on the server.

@@ -9,7 +9,7 @@ mod support;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant, UNIX_EPOCH};
 
 use support::*;
@@ -660,4 +660,80 @@ async fn no_dbus_session_at_all_is_a_clear_error() {
 /// Every file under `root` that contains something shaped like a refresh token.
 fn files_with_tokens(root: &Path) -> Vec<PathBuf> {
     files_containing(&[root.to_path_buf()], &["rt_".to_owned()], UNIX_EPOCH)
+}
+
+/// `login` with the password on stdin and extra environment.
+fn login_with(m: &Machine, server: &str, email: &str, env: &[(&str, &str)]) -> Output {
+    let mut cmd = m.cmd(
+        server,
+        &[
+            "login",
+            "--email",
+            email,
+            "--device-name",
+            "Laptop",
+            "--password-stdin",
+        ],
+    );
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(format!("{PW}\n").as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
+/// A server whose certificate comes from the company's own CA: sessionctl says how to
+/// trust it, and works once told (`SESSIONCTL_CA_FILE`, or `--ca-file`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_private_ca_is_trusted_only_when_given() {
+    require_secret_service();
+    let ca = testkit::tls::TestCa::new("Company CA");
+    let server = TestServer::start_with(testkit::Options::default().tls(&ca)).await;
+    server.create_account("ca@example.com", PW).await;
+    let m = Machine::new();
+
+    let out = login_with(&m, server.url(), "ca@example.com", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("certificate is not trusted") && err.contains("--ca-file"),
+        "{err}"
+    );
+
+    let ca_file = ca.ca_file().display().to_string();
+    let out = login_with(
+        &m,
+        server.url(),
+        "ca@example.com",
+        &[("SESSIONCTL_CA_FILE", &ca_file)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = m.run(server.url(), &["--ca-file", &ca_file, "devices"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stdout(&out).contains("Laptop"));
+}
+
+/// Plain http:// to another machine is refused before anything is sent, with
+/// the fix; `--insecure-http` is the explicit way round it for a test server.
+#[test]
+fn plain_http_to_another_machine_is_refused() {
+    let m = Machine::on_bus(None);
+    let out = login_with(&m, "http://sessions.example.com", "ann@example.com", &[]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(
+        err.contains("https://sessions.example.com") && err.contains("--insecure-http"),
+        "{err}"
+    );
 }

@@ -83,18 +83,67 @@ pub fn normalize_server_url(raw: &str) -> Result<String, ClientError> {
     Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
+/// Whether `url`'s host is this machine (`localhost`, 127.0.0.0/8, ::1): the one place
+/// plain HTTP cannot be read by anyone else on the way.
+fn is_loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Domain(d)) => {
+            d.eq_ignore_ascii_case("localhost") || d.to_ascii_lowercase().ends_with(".localhost")
+        }
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        None => false,
+    }
+}
+
+/// Refuses plain `http://` to anything but this machine: passwords and tokens would
+/// cross the network readable by anyone on the way. `insecure_http` allows it (tests).
+pub(crate) fn check_transport(server: &str, insecure_http: bool) -> Result<(), ClientError> {
+    let Ok(url) = url::Url::parse(server) else {
+        return Ok(()); // not a URL at all: normalize_server_url says why
+    };
+    if url.scheme() != "http" || insecure_http || is_loopback(&url) {
+        return Ok(());
+    }
+    let host = url.host_str().unwrap_or_default();
+    Err(ClientError::Validation {
+        code: "insecure_server_url".into(),
+        message: format!(
+            "refusing plain http:// to {host}: your password and tokens would cross the network unencrypted. \
+             Use https://{} (or, only for a test server of your own, --insecure-http)",
+            server.strip_prefix("http://").unwrap_or(server),
+        ),
+    })
+}
+
+/// How this client reaches servers: the HTTP client every server shares, and whether
+/// plain HTTP to other machines is allowed.
+#[derive(Clone, Debug)]
+pub(crate) struct Transport {
+    http: reqwest::Client,
+    insecure_http: bool,
+}
+
 /// A client of one server.
 #[derive(Clone, Debug)]
 pub(crate) struct Api {
     http: reqwest::Client,
     base: String,
+    /// Why this server must not be spoken to (plain HTTP to another machine): every
+    /// call fails with it before anything is sent.
+    refused: Option<String>,
 }
 
 impl Api {
-    pub(crate) fn new(http: reqwest::Client, server: &str) -> Self {
+    pub(crate) fn new(transport: Transport, server: &str) -> Self {
+        let base = server.trim_end_matches('/').to_string();
+        let refused = check_transport(&base, transport.insecure_http)
+            .err()
+            .map(|e| e.to_string());
         Self {
-            http,
-            base: server.trim_end_matches('/').to_string(),
+            http: transport.http,
+            base,
+            refused,
         }
     }
 
@@ -109,7 +158,31 @@ impl Api {
     }
 
     async fn send(&self, rb: RequestBuilder) -> ApiResult<Response> {
+        if let Some(why) = &self.refused {
+            return Err(Failure::Client(ClientError::Validation {
+                code: "insecure_server_url".into(),
+                message: why.clone(),
+            }));
+        }
         let resp = rb.send().await.map_err(|e| self.transport(e))?;
+        if resp.status().is_redirection() {
+            // Never followed: the request carried a password or a token, which must not
+            // go wherever a redirect points.
+            let to = resp
+                .headers()
+                .get(reqwest::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("another address")
+                .to_owned();
+            return Err(Failure::Client(ClientError::Server {
+                status: resp.status().as_u16(),
+                code: "redirected".into(),
+                message: format!(
+                    "the server at {} redirects to {to}; credentials are never sent along a redirect: use the right server address",
+                    self.base
+                ),
+            }));
+        }
         if resp.status().is_success() {
             Ok(resp)
         } else {
@@ -138,6 +211,10 @@ impl Api {
         // and bodies only).
         let reason = if e.is_timeout() {
             "no answer in time".to_string()
+        } else if let Some(why) = certificate_problem(&e) {
+            format!(
+                "its TLS certificate is not trusted: {why}; if it comes from a private CA, pass that CA's certificate with --ca-file FILE (SESSIONCTL_CA_FILE)"
+            )
         } else if e.is_connect() {
             "connection failed".to_string()
         } else {
@@ -438,17 +515,53 @@ impl Api {
     }
 }
 
-/// The HTTP client every server shares: rustls, no cookies, short connect deadline.
-pub(crate) fn http_client() -> Result<reqwest::Client, ClientError> {
-    reqwest::Client::builder()
+/// What was wrong with the server's certificate, if that is why a request failed.
+fn certificate_problem(e: &reqwest::Error) -> Option<String> {
+    let mut source: Option<&dyn std::error::Error> = Some(e);
+    while let Some(s) = source {
+        let text = s.to_string();
+        if text.contains("certificate") {
+            return Some(text);
+        }
+        source = s.source();
+    }
+    None
+}
+
+/// The HTTP client every server shares: rustls, no cookies, short connect deadline, no
+/// redirects (a redirect would carry a password or token elsewhere), and the roots of
+/// trust: the built-in ones plus `ca_file`'s certificates.
+pub(crate) fn transport(
+    ca_file: Option<&std::path::Path>,
+    insecure_http: bool,
+) -> Result<Transport, ClientError> {
+    let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
-        .user_agent(concat!("session-client/", env!("CARGO_PKG_VERSION")))
-        .build()
-        .map_err(|e| ClientError::Server {
-            status: 0,
-            code: "client_setup".into(),
-            message: e.to_string(),
-        })
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("session-client/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = ca_file {
+        let bad = |why: String| ClientError::Validation {
+            code: "invalid_ca_file".into(),
+            message: format!("the CA file {} cannot be used: {why}", path.display()),
+        };
+        let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+        let certs = reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+        if certs.is_empty() {
+            return Err(bad("it holds no PEM certificate".into()));
+        }
+        for cert in certs {
+            builder = builder.add_root_certificate(cert);
+        }
+    }
+    let http = builder.build().map_err(|e| ClientError::Server {
+        status: 0,
+        code: "client_setup".into(),
+        message: e.to_string(),
+    })?;
+    Ok(Transport {
+        http,
+        insecure_http,
+    })
 }
 
 #[cfg(test)]
@@ -472,5 +585,27 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn plain_http_only_to_this_machine_unless_allowed() {
+        for ok in [
+            "https://id.example.com",
+            "http://127.0.0.1:7878",
+            "http://127.3.2.1",
+            "http://localhost:7878",
+            "http://[::1]:7878",
+        ] {
+            assert!(check_transport(ok, false).is_ok(), "{ok}");
+        }
+        let refused = check_transport("http://id.example.com:8080", false).unwrap_err();
+        assert_eq!(refused.code(), "validation_failed");
+        let text = refused.to_string();
+        assert!(text.contains("https://id.example.com:8080"), "{text}");
+        assert!(text.contains("--insecure-http"), "{text}");
+        for also in ["http://192.0.2.7", "http://localhost.example.com"] {
+            assert!(check_transport(also, false).is_err(), "{also}");
+        }
+        assert!(check_transport("http://id.example.com", true).is_ok());
     }
 }

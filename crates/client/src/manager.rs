@@ -17,7 +17,7 @@ use tokio::sync::{Notify, broadcast};
 use crate::config::{AccountRecord, ConfigData, ConfigFile, PendingReceipt, PendingRevocation};
 use crate::error::{ClientError, KeychainError, Result};
 use crate::events::{Backoff, ClientEvent, SignedOutNotice};
-use crate::http::{Api, Failure, http_client, normalize_server_url};
+use crate::http::{Api, Failure, Transport, check_transport, normalize_server_url, transport};
 use crate::session::Session;
 use crate::store::{AccountKey, EntryName, Keychain};
 use crate::two_step::{TwoStepAnswer, TwoStepChallenge};
@@ -35,6 +35,12 @@ pub struct Options {
     pub platform: Option<String>,
     /// Reported as the device's `os_version`; defaults to this OS's name and version.
     pub os_version: Option<String>,
+    /// Allow plain `http://` to servers on other machines (tests only: passwords and
+    /// tokens would cross the network unencrypted). Loopback is always allowed.
+    pub insecure_http: bool,
+    /// A PEM file of CA certificates to trust besides the built-in roots (a server
+    /// whose certificate comes from a private CA).
+    pub ca_file: Option<PathBuf>,
 }
 
 /// The keychain as the user should see it.
@@ -80,7 +86,8 @@ pub(crate) struct Shared {
     pub(crate) config: ConfigFile,
     config_lock: tokio::sync::Mutex<()>,
     pub(crate) keychain: Keychain,
-    pub(crate) http: reqwest::Client,
+    pub(crate) http: Transport,
+    insecure_http: bool,
     events: broadcast::Sender<ClientEvent>,
     pub(crate) pending_wake: Notify,
     pending_lock: tokio::sync::Mutex<()>,
@@ -253,7 +260,8 @@ impl SessionManager {
                 config: ConfigFile::in_dir(dir),
                 config_lock: tokio::sync::Mutex::new(()),
                 keychain: options.keychain.unwrap_or_else(Keychain::native),
-                http: http_client()?,
+                http: transport(options.ca_file.as_deref(), options.insecure_http)?,
+                insecure_http: options.insecure_http,
                 events,
                 pending_wake: Notify::new(),
                 pending_lock: tokio::sync::Mutex::new(()),
@@ -317,6 +325,7 @@ impl SessionManager {
         password: &Password,
     ) -> Result<UserId> {
         let server = normalize_server_url(server)?;
+        check_transport(&server, self.shared.insecure_http)?;
         let api = Api::new(self.shared.http.clone(), &server);
         let r = api
             .create_account(email, password)
@@ -341,6 +350,7 @@ impl SessionManager {
         device_name: Option<&str>,
     ) -> Result<Session> {
         let server = normalize_server_url(server)?;
+        check_transport(&server, self.shared.insecure_http)?;
         let email = email.trim().to_string();
         let api = Api::new(self.shared.http.clone(), &server);
         let device = self.device(device_name);

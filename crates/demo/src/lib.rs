@@ -109,6 +109,7 @@ fn other_machine(device_name: &str) -> anyhow::Result<(SessionManager, tempfile:
         app_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         platform,
         os_version,
+        ..Options::default()
     })?;
     Ok((manager, config))
 }

@@ -121,3 +121,20 @@ pub(crate) async fn prune(inner: Arc<Inner>) {
         inner.deny_mut().prune(now);
     }
 }
+
+/// Publishes the feed's state to the metrics every second, until shut down.
+pub(crate) async fn report(inner: Arc<Inner>) {
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = inner.shutdown.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        let heard = inner.last_heard_ms.load(Ordering::Acquire);
+        let silent = inner.now_ms().saturating_sub(heard).max(0);
+        crate::metrics::feed_state(
+            inner.connected.load(Ordering::Acquire),
+            Duration::from_millis(silent as u64),
+        );
+    }
+}

@@ -75,7 +75,7 @@ where
         // The service that was polled ready is the one to call.
         let clone = self.inner.clone();
         let mut inner = std::mem::replace(&mut self.inner, clone);
-        match self.guard.authorize_now(bearer(&req)) {
+        match self.guard.decide(bearer(&req)) {
             Ok(claims) => {
                 req.extensions_mut().insert(GuardedClaims(claims));
                 Box::pin(inner.call(req))
@@ -94,6 +94,7 @@ where
                 })
             }
             Err(denied) => {
+                self.guard.inner.metrics.refused(&denied);
                 let res = refusal(&denied);
                 Box::pin(async move { Ok(res) })
             }

@@ -23,10 +23,14 @@
 //! - When the stream has been silent longer than `max_feed_silence` (the server sends a
 //!   heartbeat every few seconds), the guard fails closed: 503, because it can no longer
 //!   know what has been revoked.
+//! - Metrics go through the `metrics` facade (`session_guard_*`: feed silence and
+//!   connection, cache hits and misses, refusals by reason); the embedding service
+//!   installs the recorder (e.g. `metrics-exporter-prometheus`) before starting the guard.
 
 mod cache;
 mod feed;
 mod layer;
+mod metrics;
 
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::sync::{Arc, RwLock};
@@ -60,6 +64,9 @@ pub struct GuardConfig {
     pub leeway_secs: i64,
     /// Verified tokens kept in the cache.
     pub cache_capacity: usize,
+    /// A PEM file of CA certificates to trust besides the built-in roots, for a session
+    /// server whose certificate comes from a private CA.
+    pub ca_file: Option<std::path::PathBuf>,
 }
 
 impl std::fmt::Debug for GuardConfig {
@@ -89,6 +96,7 @@ impl GuardConfig {
             jwks_refresh_interval: Duration::from_secs(60),
             leeway_secs: 5,
             cache_capacity: 100_000,
+            ca_file: None,
         }
     }
 }
@@ -101,6 +109,8 @@ pub enum GuardError {
     Status { url: String, status: u16 },
     #[error("the session server's {what} could not be read: {reason}")]
     Malformed { what: &'static str, reason: String },
+    #[error("the CA file {path} cannot be used: {reason}")]
+    CaFile { path: String, reason: String },
     #[error("the revocation feed did not catch up within {0:?}")]
     FeedTimeout(Duration),
 }
@@ -139,6 +149,7 @@ pub(crate) struct Inner {
     pub(crate) shutdown: CancellationToken,
     /// Wakes waiters when a heartbeat says the feed is caught up (start).
     pub(crate) caught_up: tokio::sync::Notify,
+    pub(crate) metrics: metrics::GuardMetrics,
     /// Wakes waiters whenever a revocation has been applied (`wait_for_cursor`).
     pub(crate) applied: tokio::sync::Notify,
 }
@@ -178,13 +189,26 @@ impl Guard {
     /// Reads discovery and the keys, connects to the revocation stream and waits until
     /// it has caught up (at most `max_feed_silence`).
     pub async fn start(config: GuardConfig) -> Result<Guard, GuardError> {
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .build()
-            .map_err(|e| GuardError::Unreachable {
-                url: config.server.clone(),
-                reason: e.to_string(),
-            })?;
+        let mut http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        if let Some(path) = &config.ca_file {
+            let bad = |reason: String| GuardError::CaFile {
+                path: path.display().to_string(),
+                reason,
+            };
+            let pem = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+            let certs =
+                reqwest::Certificate::from_pem_bundle(&pem).map_err(|e| bad(e.to_string()))?;
+            if certs.is_empty() {
+                return Err(bad("it holds no PEM certificate".into()));
+            }
+            for cert in certs {
+                http = http.add_root_certificate(cert);
+            }
+        }
+        let http = http.build().map_err(|e| GuardError::Unreachable {
+            url: config.server.clone(),
+            reason: e.to_string(),
+        })?;
         let metadata: ServerMetadata = get_json(
             &http,
             &format!("{}/.well-known/oauth-authorization-server", config.server),
@@ -229,6 +253,7 @@ impl Guard {
             epoch: Instant::now(),
             shutdown: CancellationToken::new(),
             caught_up: tokio::sync::Notify::new(),
+            metrics: metrics::GuardMetrics::new(),
             applied: tokio::sync::Notify::new(),
         });
         let guard = Guard { inner };
@@ -236,6 +261,7 @@ impl Guard {
         tokio::spawn(feed::follow(guard.inner.clone()));
         tokio::spawn(feed::prune(guard.inner.clone()));
         tokio::spawn(feed::refresh_keys(guard.inner.clone()));
+        tokio::spawn(feed::report(guard.inner.clone()));
         tokio::select! {
             _ = caught_up => {}
             _ = tokio::time::sleep(wait) => {
@@ -273,11 +299,11 @@ impl Guard {
 
     /// Decides on a bearer token: the whole check the layer runs on every request.
     pub async fn authorize(&self, token: &str) -> Result<Arc<Claims>, Denied> {
-        match self.authorize_now(token) {
+        let decision = match self.decide(token) {
             Err(Denied::Invalid(TokenError::UnknownKey { .. })) => {
                 // Perhaps the server rotated its key: refresh the JWKS (rate-limited).
                 if self.inner.refetch_jwks().await {
-                    self.authorize_now(token)
+                    self.decide(token)
                 } else {
                     Err(Denied::Invalid(TokenError::UnknownKey {
                         kid: String::new(),
@@ -285,11 +311,25 @@ impl Guard {
                 }
             }
             other => other,
+        };
+        if let Err(denied) = &decision {
+            self.inner.metrics.refused(denied);
         }
+        decision
     }
 
     /// The synchronous part of [`Guard::authorize`]: no I/O.
     pub fn authorize_now(&self, token: &str) -> Result<Arc<Claims>, Denied> {
+        let decision = self.decide(token);
+        if let Err(denied) = &decision {
+            self.inner.metrics.refused(denied);
+        }
+        decision
+    }
+
+    /// The decision, not yet counted in the refusal metrics (the caller counts the final
+    /// one: an unknown key may still be accepted after a JWKS refetch).
+    pub(crate) fn decide(&self, token: &str) -> Result<Arc<Claims>, Denied> {
         let inner = &*self.inner;
         if token.is_empty() {
             return Err(Denied::Missing);
@@ -300,9 +340,13 @@ impl Guard {
         let now = unix_secs();
         let claims = match inner.cache.get(token) {
             // A cached token was verified before; only time can have changed.
-            Some(c) if c.exp.saturating_add(inner.expect.leeway_secs) > now => c,
+            Some(c) if c.exp.saturating_add(inner.expect.leeway_secs) > now => {
+                inner.metrics.cache_hit.increment(1);
+                c
+            }
             Some(_) => return Err(Denied::Invalid(TokenError::Expired)),
             None => {
+                inner.metrics.cache_miss.increment(1);
                 let generation = inner.key_generation.load(Ordering::Acquire);
                 let keys = inner.keys();
                 let claims = Arc::new(

@@ -52,6 +52,17 @@ pub struct ServeArgs {
     )]
     pub resource_servers: Vec<ResourceServer>,
 
+    /// A file of resource-server credentials, one NAME:SECRET a line (`#` comments and
+    /// blank lines ignored), added to --resource-server: keeps the secrets out of the
+    /// command line and the environment (the packaged service passes it as a systemd
+    /// credential).
+    #[arg(
+        long,
+        env = "SESSION_SERVER_RESOURCE_SERVERS_FILE",
+        value_name = "FILE"
+    )]
+    pub resource_servers_file: Option<std::path::PathBuf>,
+
     /// Failed sign-ins tolerated per account from one client address within the window
     /// before that address must wait (even with the right password).
     #[arg(
@@ -140,6 +151,29 @@ pub struct ServeArgs {
     /// A browser signed in on the account page is signed out this long after sign-in.
     #[arg(long, env = "SESSION_SERVER_WEB_MAX_TTL", default_value = "12h", value_parser = parse_duration)]
     pub web_max_ttl: Duration,
+    /// Serve HTTPS with this certificate chain (PEM; the server's certificate first).
+    /// Reloaded with the key on SIGHUP: new connections get the new certificate.
+    #[arg(
+        long,
+        env = "SESSION_SERVER_TLS_CERT",
+        value_name = "FILE",
+        requires = "tls_key"
+    )]
+    pub tls_cert: Option<std::path::PathBuf>,
+
+    /// The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1).
+    #[arg(
+        long,
+        env = "SESSION_SERVER_TLS_KEY",
+        value_name = "FILE",
+        requires = "tls_cert"
+    )]
+    pub tls_key: Option<std::path::PathBuf>,
+
+    /// Serve `GET /metrics` (Prometheus) on this address instead of the public
+    /// listener, e.g. 127.0.0.1:9100 for a scraper on the same host or network.
+    #[arg(long, env = "SESSION_SERVER_METRICS_LISTEN", value_name = "ADDR")]
+    pub metrics_listen: Option<SocketAddr>,
 
     /// Take the client address from the last X-Forwarded-For entry (only behind a
     /// reverse proxy you run; otherwise clients could choose their address).
@@ -161,6 +195,27 @@ impl ServeArgs {
             _ => None,
         };
         Ok(Sealer::new(kek))
+    }
+
+    /// Every resource server: `--resource-server` and the lines of
+    /// `--resource-servers-file`. The error says which file and line, never a secret.
+    pub fn all_resource_servers(&self) -> Result<Vec<ResourceServer>, String> {
+        let mut all = self.resource_servers.clone();
+        if let Some(path) = &self.resource_servers_file {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            for (n, line) in text.lines().enumerate() {
+                let line = line.trim();
+                if line.is_empty() || line.starts_with('#') {
+                    continue;
+                }
+                all.push(
+                    line.parse()
+                        .map_err(|why| format!("{} line {}: {why}", path.display(), n + 1))?,
+                );
+            }
+        }
+        Ok(all)
     }
 
     /// The serve flags from a list, as the binary parses them (environment twins
@@ -216,4 +271,34 @@ pub fn default_database_url() -> anyhow::Result<String> {
         "sqlite://{}?mode=rwc",
         dir.join("sessions.db").display()
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn resource_servers_come_from_flags_and_a_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("resource-servers");
+        std::fs::write(&file, "# the API\napi:s3cret\n\n  billing:an0ther  \n").unwrap();
+        let args = ServeArgs::from_flags([
+            "--resource-server",
+            "rs:x",
+            "--resource-servers-file",
+            file.to_str().unwrap(),
+        ])
+        .unwrap();
+        let names: Vec<String> = args
+            .all_resource_servers()
+            .unwrap()
+            .into_iter()
+            .map(|r| format!("{}:{}", r.name, r.secret))
+            .collect();
+        assert_eq!(names, ["rs:x", "api:s3cret", "billing:an0ther"]);
+
+        std::fs::write(&file, "api:s3cret\nno-secret-here\n").unwrap();
+        let err = args.all_resource_servers().unwrap_err();
+        assert!(err.contains("line 2") && !err.contains("s3cret"), "{err}");
+    }
 }

@@ -167,9 +167,11 @@ impl Feed {
     /// Applies and publishes whatever the feed holds past our cursor.
     pub async fn catch_up(&self) -> Result<(), StoreError> {
         let mut cursor = self.cursor.lock().await;
+        let mut applied = 0;
         loop {
             let page = self.store.feed_after(*cursor, PAGE).await?;
             let Some(last) = page.last_id else { break };
+            applied += page.entries.len();
             *cursor = last;
             {
                 let mut deny = self.denylist.write().unwrap_or_else(|p| p.into_inner());
@@ -213,6 +215,7 @@ impl Feed {
         }
         drop(cursor);
         self.mark_caught_up();
+        crate::metrics::feed_caught_up(applied);
         Ok(())
     }
 
@@ -232,6 +235,16 @@ impl Feed {
         recent && self.link_up.load(Ordering::Acquire)
     }
 
+    /// Publishes the follower's state to the metrics.
+    pub fn report_state(&self) {
+        let since = self
+            .caught_up_at
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .map(|at| at.elapsed());
+        crate::metrics::feed_state(self.is_current(crate::app::FEED_CURRENT_WITHIN), since);
+    }
+
     pub async fn cursor(&self) -> i64 {
         *self.cursor.lock().await
     }
@@ -248,6 +261,7 @@ impl Feed {
             if let Err(e) = self.catch_up().await {
                 tracing::warn!(error = %e, ?wake, "reading the feed failed; retrying");
             }
+            self.report_state();
         }
     }
 }

@@ -8,7 +8,8 @@
 //! - [`feed`]: follows the feed of revocations and events into the denylist and streams;
 //! - [`keys`], [`seal`], [`secrets`], [`password`]: signing keys, sealing secrets at
 //!   rest, refresh tokens, argon2id;
-//! - [`ratelimit`]: sign-in failure limits.
+//! - [`ratelimit`]: sign-in failure limits;
+//! - [`metrics`]: the Prometheus series (`/metrics`), every name written once.
 
 // The OpenAPI document is one large `json!` literal.
 #![recursion_limit = "256"]
@@ -19,6 +20,7 @@ pub mod config;
 pub mod feed;
 pub mod http;
 pub mod keys;
+pub mod metrics;
 pub mod password;
 pub mod ratelimit;
 pub mod seal;

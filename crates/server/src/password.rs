@@ -78,10 +78,13 @@ impl Hasher {
     /// before any other work of a sign-in (its database lookup included), so a flood is
     /// turned away at the cost of an atomic increment.
     pub fn admit(&self) -> Result<Admission, HashError> {
-        if self.waiting.fetch_add(1, Ordering::AcqRel) >= self.max_waiting {
+        let before = self.waiting.fetch_add(1, Ordering::AcqRel);
+        if before >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);
+            crate::metrics::hash_busy();
             return Err(HashError::Busy);
         }
+        crate::metrics::hash_waiting(before + 1);
         Ok(Admission {
             hasher: self.clone(),
             _place: Place(self.waiting.clone()),
@@ -109,7 +112,8 @@ struct Place(Arc<AtomicUsize>);
 
 impl Drop for Place {
     fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
+        let before = self.0.fetch_sub(1, Ordering::AcqRel);
+        crate::metrics::hash_waiting(before.saturating_sub(1));
     }
 }
 
@@ -129,6 +133,7 @@ impl Admission {
         let permit =
             tokio::time::timeout(MAX_WAIT, self.hasher.permits.clone().acquire_owned()).await;
         let permit = permit
+            .inspect_err(|_| crate::metrics::hash_busy())
             .map_err(|_| HashError::Busy)?
             .map_err(|_| HashError::Failed)?;
         let argon = self.hasher.argon.clone();

@@ -5,6 +5,7 @@
 //! (or just drop it).
 
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio_util::sync::CancellationToken;
@@ -13,9 +14,16 @@ use crate::app::{App, Settings};
 use crate::config::ServeArgs;
 use crate::store::Store;
 
+/// How often histogram samples are folded into their buckets between scrapes.
+const METRICS_UPKEEP_EVERY: Duration = Duration::from_secs(5);
+/// Scrapers are few: the metrics listener needs no more connections than this.
+const METRICS_MAX_CONNECTIONS: usize = 64;
+
 /// A server bound to its address and serving, until [`Server::stop`] or drop.
 pub struct Server {
     addr: SocketAddr,
+    metrics_addr: Option<SocketAddr>,
+    tls: Option<std::sync::Arc<crate::http::listener::Tls>>,
     issuer: String,
     shutdown: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
@@ -32,7 +40,10 @@ impl std::fmt::Debug for Server {
 impl Server {
     /// Opens the database (applying migrations), binds `args.listen` (port 0 picks a
     /// free one) and starts serving. Returns once requests can be answered.
-    pub async fn start(args: ServeArgs, database_url: &str) -> anyhow::Result<Server> {
+    pub async fn start(mut args: ServeArgs, database_url: &str) -> anyhow::Result<Server> {
+        args.resource_servers = args
+            .all_resource_servers()
+            .map_err(|why| anyhow::anyhow!("--resource-servers-file: {why}"))?;
         let store = Store::connect(database_url)
             .await
             .with_context(|| format!("opening the database ({})", redact_url(database_url)))?;
@@ -40,10 +51,32 @@ impl Server {
             .await
             .with_context(|| format!("cannot listen on {}", args.listen))?;
         let addr = listener.local_addr()?;
+        let tls = match (&args.tls_cert, &args.tls_key) {
+            (Some(cert), Some(key)) => Some(std::sync::Arc::new(
+                crate::http::listener::Tls::load(cert, key)
+                    .context("loading --tls-cert/--tls-key")?,
+            )),
+            _ => None,
+        };
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let metrics_listener = match args.metrics_listen {
+            Some(at) => Some(
+                tokio::net::TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} (--metrics-listen)"))?,
+            ),
+            None => None,
+        };
+        let metrics_addr = metrics_listener
+            .as_ref()
+            .map(tokio::net::TcpListener::local_addr)
+            .transpose()?;
+        // The recorder exists before the first request is counted.
+        crate::metrics::handle();
         let issuer = args
             .issuer
             .clone()
-            .unwrap_or_else(|| format!("http://{addr}"));
+            .unwrap_or_else(|| format!("{scheme}://{addr}"));
         let sealer = args.sealer()?;
         if !sealer.has_kek() {
             tracing::warn!(
@@ -60,19 +93,42 @@ impl Server {
         )
         .await?;
         let mut background = app.spawn_background();
+        let stop = shutdown.clone();
+        background.spawn("metrics upkeep", async move {
+            let mut tick = tokio::time::interval(METRICS_UPKEEP_EVERY);
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    _ = tick.tick() => crate::metrics::upkeep(),
+                }
+            }
+        });
         tracing::info!(
             listen = %addr,
+            tls = tls.is_some(),
             issuer = %issuer,
             database = %redact_url(database_url),
             open_signup = args.open_signup,
+            metrics = %metrics_addr.map_or_else(|| "on the public listener".to_owned(), |a| a.to_string()),
             "session server ready"
         );
 
-        let router = crate::http::router(app.clone());
+        let router = crate::http::router(app.clone(), metrics_listener.is_none());
         let max_connections = crate::http::listener::usable_connection_cap(args.max_connections);
         let stop = shutdown.clone();
+        let metrics_task = metrics_listener.map(|l| {
+            tokio::spawn(crate::http::listener::serve(
+                l,
+                crate::http::metrics_router(),
+                METRICS_MAX_CONNECTIONS,
+                None,
+                shutdown.clone(),
+            ))
+        });
+        let serving_tls = tls.clone();
         let task = tokio::spawn(async move {
-            let serve = crate::http::listener::serve(listener, router, max_connections, stop);
+            let serve =
+                crate::http::listener::serve(listener, router, max_connections, serving_tls, stop);
             tokio::pin!(serve);
             // A background task that dies stops the server (watch cancels `stop`);
             // requests in flight still finish.
@@ -83,6 +139,9 @@ impl Server {
             // Background loops end on the same token; wait for them, so nothing is
             // half-done when the database closes.
             background.join().await;
+            if let Some(t) = metrics_task {
+                let _ = t.await;
+            }
             store.close().await;
             tracing::info!("stopped");
             drop(app);
@@ -90,6 +149,8 @@ impl Server {
         });
         Ok(Server {
             addr,
+            metrics_addr,
+            tls,
             issuer,
             shutdown,
             task: Some(task),
@@ -100,9 +161,24 @@ impl Server {
         self.addr
     }
 
-    /// `http://<address>` of the listener.
+    /// The address of `--metrics-listen`, if given.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_addr
+    }
+
+    /// `http://<address>` of the listener (`https://` with TLS).
     pub fn url(&self) -> String {
-        format!("http://{}", self.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.addr)
+    }
+
+    /// Reads the TLS certificate and key files again (SIGHUP): new connections get the
+    /// new certificate. On error the old one stays and the error is returned.
+    pub fn reload_tls(&self) -> Result<bool, crate::http::listener::TlsError> {
+        match &self.tls {
+            Some(tls) => tls.reload().map(|()| true),
+            None => Ok(false),
+        }
     }
 
     pub fn issuer(&self) -> &str {
@@ -141,8 +217,31 @@ pub async fn run(args: ServeArgs, database_url: String) -> anyhow::Result<()> {
     tokio::select! {
         _ = wait_for_signal() => {}
         _ = server.stopped() => tracing::error!("a background task failed; stopping"),
+        () = reload_on_hangup(&server) => {}
     }
     server.stop().await
+}
+
+/// SIGHUP reloads the TLS certificate and key, as daemons do after a renewal; a bad
+/// file is logged and the current certificate kept. Never returns.
+async fn reload_on_hangup(server: &Server) {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        if let Ok(mut hup) = signal(SignalKind::hangup()) {
+            while hup.recv().await.is_some() {
+                match server.reload_tls() {
+                    Ok(true) => tracing::info!("SIGHUP: TLS certificate and key reloaded"),
+                    Ok(false) => tracing::info!("SIGHUP: no TLS configured; nothing to reload"),
+                    Err(e) => tracing::error!(
+                        error = %e,
+                        "SIGHUP: cannot reload the TLS certificate; keeping the current one"
+                    ),
+                }
+            }
+        }
+    }
+    std::future::pending::<()>().await
 }
 
 async fn wait_for_signal() {

@@ -9,6 +9,7 @@
 //! - [`binary`]: any workspace binary, built on demand (no `cargo build` needed first).
 //! - [`on_both_backends!`]: one test per backend for each scenario.
 //! - [`keychain`]: the real Secret Service (`scripts/with-secret-service`).
+//! - [`tls`]: a throwaway certificate authority, and servers over HTTPS.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
@@ -16,6 +17,7 @@ mod binary;
 pub mod keychain;
 mod logs;
 mod postgres;
+pub mod tls;
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};
@@ -84,6 +86,8 @@ pub struct Options {
     /// production's `info`. In-process servers log through the test process's one
     /// subscriber instead (see [`TestServer::logs`]).
     pub log: Option<String>,
+    /// The CA (PEM) that the harness's own HTTP client trusts: set by [`Options::tls`].
+    pub ca_pem: Option<String>,
 }
 
 impl Default for Options {
@@ -96,6 +100,7 @@ impl Default for Options {
             durable: false,
             process: false,
             log: None,
+            ca_pem: None,
         }
     }
 }
@@ -110,6 +115,18 @@ impl Options {
 
     pub fn arg(mut self, a: impl Into<String>) -> Self {
         self.extra_args.push(a.into());
+        self
+    }
+
+    /// Serves HTTPS with a certificate for `127.0.0.1` and `localhost` issued by `ca`
+    /// (its files written into the CA's directory); the harness trusts `ca`.
+    pub fn tls(mut self, ca: &tls::TestCa) -> Self {
+        let (cert, key) = ca.server_files(&["127.0.0.1", "localhost"]);
+        self.extra_args.push("--tls-cert".into());
+        self.extra_args.push(cert.display().to_string());
+        self.extra_args.push("--tls-key".into());
+        self.extra_args.push(key.display().to_string());
+        self.ca_pem = Some(ca.cert_pem());
         self
     }
 
@@ -182,6 +199,12 @@ impl TestServer {
             .clone()
             .or_else(|| std::env::var("SERVER_LOG").ok())
             .unwrap_or_else(|| "debug".into());
+        let mut http = reqwest::Client::builder();
+        if let Some(pem) = &opts.ca_pem {
+            http = http.add_root_certificate(
+                reqwest::Certificate::from_pem(pem.as_bytes()).expect("the test CA"),
+            );
+        }
         let mut server = TestServer {
             running: None,
             process: opts.process,
@@ -192,7 +215,7 @@ impl TestServer {
             process_logs: Arc::new(Mutex::new(String::new())),
             log,
             _dir: dir,
-            http: reqwest::Client::new(),
+            http: http.build().expect("the harness's HTTP client"),
         };
         server.launch(0).await;
         server
@@ -302,7 +325,7 @@ impl TestServer {
         }
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT` (`https://` with [`Options::tls`]).
     pub fn url(&self) -> &str {
         &self.url
     }
@@ -341,6 +364,21 @@ impl TestServer {
             Some(Running::Process(child)) => self.signal(child, SIGTERM).await,
             None => {}
         }
+    }
+
+    /// SIGHUP to the server process (reload the TLS certificate). Process mode only.
+    pub fn hangup(&self) {
+        let Some(Running::Process(child)) = &self.running else {
+            panic!(
+                "hangup needs the server in a process of its own: start it with Options::process()"
+            );
+        };
+        let ok = std::process::Command::new("kill")
+            .args(["-s", "HUP", &child.id().to_string()])
+            .status()
+            .expect("run kill")
+            .success();
+        assert!(ok, "kill -HUP failed");
     }
 
     /// SIGKILL: a crash, with no chance to flush anything. Process mode only.

@@ -24,6 +24,10 @@ struct Local {
     socket_dir: PathBuf,
     port: u16,
     as_postgres: bool,
+    /// The data directory and the server options `pg_ctl start` was given, so that a
+    /// dedicated cluster can be started again as it was.
+    data: PathBuf,
+    opts: String,
 }
 
 static CLUSTER: OnceCell<PgCluster> = OnceCell::const_new();
@@ -97,6 +101,83 @@ impl PgCluster {
                     .expect("start postgres")
             })
             .await
+    }
+
+    /// A cluster of its own for one test, which it may stop and start again (database
+    /// outages) without disturbing the other tests' shared cluster. Removed when the
+    /// test process ends, like the others.
+    pub async fn dedicated() -> PgCluster {
+        tokio::task::spawn_blocking(|| start_local(false))
+            .await
+            .expect("start postgres")
+    }
+
+    /// Stops the cluster as an outage would (`pg_ctl stop -m fast`: connections are cut,
+    /// new ones refused). Only a [`PgCluster::dedicated`] cluster may be stopped.
+    pub async fn stop(&self) {
+        let local = self.dedicated_local("stop");
+        let (bin, data, as_postgres) = (local.bin.clone(), local.data.clone(), local.as_postgres);
+        let out = tokio::task::spawn_blocking(move || {
+            command(&bin.join("pg_ctl"), as_postgres)
+                .arg("-D")
+                .arg(&data)
+                .args(["-m", "fast", "-w", "stop"])
+                .output()
+        })
+        .await
+        .expect("join")
+        .expect("run pg_ctl stop");
+        assert!(
+            out.status.success(),
+            "pg_ctl stop failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    /// Starts a stopped dedicated cluster again, on the same port with the same data.
+    pub async fn start(&self) {
+        let local = self.dedicated_local("start");
+        let (bin, data, opts, as_postgres, log) = (
+            local.bin.clone(),
+            local.data.clone(),
+            local.opts.clone(),
+            local.as_postgres,
+            local.socket_dir.join("log"),
+        );
+        let out = tokio::task::spawn_blocking(move || {
+            command(&bin.join("pg_ctl"), as_postgres)
+                .arg("-D")
+                .arg(&data)
+                .args(["-o", &opts, "-l"])
+                .arg(&log)
+                .args(["-w", "start"])
+                .output()
+        })
+        .await
+        .expect("join")
+        .expect("run pg_ctl start");
+        assert!(
+            out.status.success(),
+            "pg_ctl start failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
+    fn dedicated_local(&self, what: &str) -> &Local {
+        let local = self.local.as_ref().unwrap_or_else(|| {
+            panic!("cannot {what} a PostgreSQL server this process did not start")
+        });
+        assert!(
+            !std::ptr::eq(
+                self,
+                CLUSTER.get().map_or(std::ptr::null(), |c| c as *const _)
+            ) && !std::ptr::eq(
+                self,
+                DURABLE.get().map_or(std::ptr::null(), |c| c as *const _)
+            ),
+            "only a dedicated cluster may be stopped or started (PgCluster::dedicated)"
+        );
+        local
     }
 
     /// A new empty database; returns its URL.
@@ -243,6 +324,8 @@ fn start_local(durable: bool) -> PgCluster {
             socket_dir: dir,
             port,
             as_postgres,
+            data,
+            opts,
         }),
     }
 }

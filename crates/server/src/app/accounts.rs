@@ -1,5 +1,6 @@
 //! Accounts and signing in: sign-up, the password check, the failure limits.
 
+use crate::metrics::{self, Limit};
 use std::net::IpAddr;
 use std::time::Instant;
 
@@ -31,6 +32,7 @@ impl App {
                 .limits
                 .signup_address
                 .begin(&address_key(ip), Instant::now())
+                .inspect_err(|_| metrics::throttled(Limit::SignupAddress))
                 .map_err(AppError::TooManyAttempts)?;
         }
         create_account_in(&self.store, &self.hasher, email, password).await
@@ -144,16 +146,25 @@ impl App {
         let mut wait = None;
         match self.limits.signin_pair.begin(&pair_key, now) {
             Ok(t) => attempt.pair = Some(t),
-            Err(w) => wait = Some(w),
+            Err(w) => {
+                metrics::throttled(Limit::SigninAccountAddress);
+                wait = Some(w)
+            }
         }
         match self.limits.signin_account.begin(email, now) {
             Ok(t) => attempt.account = Some(t),
-            Err(w) => wait = Some(wait.map_or(w, |v: std::time::Duration| v.max(w))),
+            Err(w) => {
+                metrics::throttled(Limit::SigninAccount);
+                wait = Some(wait.map_or(w, |v: std::time::Duration| v.max(w)))
+            }
         }
         if let Some(a) = &address {
             match self.limits.signin_address.begin(a, now) {
                 Ok(t) => attempt.address = Some(t),
-                Err(w) => wait = Some(wait.map_or(w, |v: std::time::Duration| v.max(w))),
+                Err(w) => {
+                    metrics::throttled(Limit::SigninAddress);
+                    wait = Some(wait.map_or(w, |v: std::time::Duration| v.max(w)))
+                }
             }
         }
         match wait {

@@ -184,6 +184,7 @@ impl App {
             self.publish().await;
         }
         tracing::info!(user = %caller.sub, by = %caller.sid, reason = reason.as_str(), count = revoked.len(), "sessions revoked");
+        crate::metrics::revoked(reason, revoked.len() as u64);
         Ok(revoked.len() as u64)
     }
 

@@ -52,10 +52,29 @@ const SPENT_TOKEN_RETENTION: Duration = Duration::from_secs(14 * 86_400);
 const EVENT_RETENTION: Duration = Duration::from_secs(3600);
 /// The feed counts as current while a catch-up succeeded this recently (followers
 /// catch up at least every `POSTGRES_POLL`) and notifications arrive.
-const FEED_CURRENT_WITHIN: Duration = Duration::from_secs(3 * crate::feed::POSTGRES_POLL.as_secs());
+pub(crate) const FEED_CURRENT_WITHIN: Duration =
+    Duration::from_secs(3 * crate::feed::POSTGRES_POLL.as_secs());
 /// How often entries that can no longer matter are pruned (feed, spent tokens,
 /// denylist, rate-limit windows).
 const PRUNE_EVERY: Duration = Duration::from_secs(300);
+
+/// How long `/readyz` waits for the database.
+pub const READY_DATABASE_TIMEOUT: Duration = Duration::from_secs(1);
+
+/// What `/readyz` reports.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Readiness {
+    /// The database answered a query in time.
+    pub database: bool,
+    /// The feed follower has applied everything committed until a few seconds ago.
+    pub feed_current: bool,
+}
+
+impl Readiness {
+    pub fn is_ready(&self) -> bool {
+        self.database && self.feed_current
+    }
+}
 
 /// Why an access token is refused.
 #[derive(Debug, thiserror::Error)]
@@ -149,6 +168,15 @@ impl AppError {
             self,
             Self::Store(_) | Self::Hash(_) | Self::Keys(_) | Self::Sealed(_)
         )
+    }
+
+    /// Whether the database is unreachable (or did not answer in time): temporary, and
+    /// nothing was committed that the caller is told about.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            Self::Store(e) | Self::Keys(KeysError::Store(e)) => e.is_unavailable(),
+            _ => false,
+        }
     }
 }
 
@@ -506,6 +534,7 @@ impl App {
             self.limits
                 .failures_address
                 .check(a, Instant::now())
+                .inspect_err(|_| crate::metrics::throttled(crate::metrics::Limit::FailuresAddress))
                 .map_err(AppError::TooManyAttempts)?;
         }
         let mut ok = subtle::Choice::from(0);
@@ -553,8 +582,25 @@ impl App {
         self.keys.current().jwks.clone()
     }
 
-    /// Whether the database answers.
-    pub async fn health(&self) -> Result<()> {
-        Ok(self.store.ping().await?)
+    /// Whether this instance can serve: the feed follower is current and the database
+    /// answers within [`READY_DATABASE_TIMEOUT`]. Never waits longer than that.
+    pub async fn readiness(&self) -> Readiness {
+        let feed_current = self.feed_is_current();
+        self.feed.report_state();
+        let database = match tokio::time::timeout(READY_DATABASE_TIMEOUT, self.store.ping()).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                tracing::warn!(error = %crate::http::error_chain(&e), "readiness: the database does not answer");
+                false
+            }
+            Err(_) => {
+                tracing::warn!("readiness: the database did not answer in time");
+                false
+            }
+        };
+        Readiness {
+            database,
+            feed_current,
+        }
     }
 }

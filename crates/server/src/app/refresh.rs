@@ -61,9 +61,13 @@ impl App {
             self.limits
                 .failures_address
                 .check(a, Instant::now())
+                .inspect_err(|_| crate::metrics::throttled(crate::metrics::Limit::FailuresAddress))
                 .map_err(AppError::TooManyAttempts)?;
         }
         let result = self.refresh_checked(presented, ip).await;
+        if matches!(result, Err(AppError::InvalidGrant(why)) if why == DEAD) {
+            crate::metrics::refresh(crate::metrics::Refresh::Dead);
+        }
         if let (Err(AppError::InvalidGrant(_)), Some(a)) = (&result, &address) {
             self.limits.failures_address.record(a, Instant::now());
         }
@@ -92,6 +96,7 @@ impl App {
             })
             .await?;
         if let Some(s) = spent {
+            crate::metrics::refresh(crate::metrics::Refresh::Rotated);
             return Ok(self.token_response(s.user_id, s.session_id, successor, now));
         }
 
@@ -123,9 +128,11 @@ impl App {
                     })
                     .await?;
                 tracing::info!(session = %session.id, "refresh retried: the same successor again");
+                crate::metrics::refresh(crate::metrics::Refresh::Retried);
                 Ok(self.token_response(session.user_id, session.id, same, now))
             }
             Some(Spent::Reuse) => {
+                crate::metrics::refresh(crate::metrics::Refresh::ReuseDetected);
                 self.revoke_for_reuse(&facts, ip_text.as_deref(), now)
                     .await?;
                 Err(AppError::InvalidGrant(REUSED))
@@ -173,6 +180,7 @@ impl App {
             .await?;
         self.publish().await;
         tracing::warn!(user = %session.user_id, session = %session.id, "refresh token reuse: session revoked");
+        crate::metrics::revoked(RevocationReason::RefreshTokenReuse, 1);
         Ok(())
     }
 
@@ -217,6 +225,7 @@ impl App {
                 .await?;
             if !revoked.is_empty() {
                 self.publish().await;
+                crate::metrics::revoked(RevocationReason::Logout, revoked.len() as u64);
                 tracing::info!(session = %session.id, "signed out by token revocation");
             }
             return Ok(());
@@ -238,6 +247,7 @@ impl App {
                 )
                 .await?;
             self.publish().await;
+            crate::metrics::token_revoked();
             tracing::info!(session = %claims.sid, "access token revoked");
         }
         Ok(())

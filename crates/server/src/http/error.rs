@@ -10,6 +10,9 @@ use proto::error::{ErrorBody, ErrorCode};
 
 use crate::app::AppError;
 
+/// What a 503 for an unreachable database tells clients to wait.
+const DATABASE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
 #[derive(Debug)]
 pub struct ApiError {
     pub status: StatusCode,
@@ -68,6 +71,17 @@ impl ApiError {
             "Resource-server credentials (HTTP Basic) are missing or wrong.",
         );
         e.www_authenticate = Some("Basic realm=\"session-manager\"");
+        e
+    }
+
+    /// 503 while the database cannot be reached: nothing was done, try again shortly.
+    pub fn unavailable() -> Self {
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            ErrorCode::TemporarilyUnavailable,
+            "The server cannot reach its database right now; nothing was changed. Try again shortly.",
+        );
+        e.retry_after = Some(DATABASE_RETRY_AFTER);
         e
     }
 
@@ -177,6 +191,11 @@ impl From<AppError> for ApiError {
                 ErrorCode::NotFound,
                 "No such session on this account.",
             ),
+            e if e.is_unavailable() => {
+                tracing::warn!(error = %chain(&e), "request failed: the database is unavailable");
+                crate::metrics::database_unavailable();
+                ApiError::unavailable()
+            }
             e @ (AppError::Store(_)
             | AppError::Hash(_)
             | AppError::Keys(_)

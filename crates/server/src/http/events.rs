@@ -50,6 +50,7 @@ pub async fn stream(
         rx,
         done: false,
         app: app.clone(),
+        _open: crate::metrics::OpenStream::new(crate::metrics::Stream::Device),
     };
     let sse = Sse::new(events(state)).keep_alive(
         KeepAlive::new()
@@ -71,6 +72,8 @@ struct StreamState {
     rx: broadcast::Receiver<Arc<Signal>>,
     done: bool,
     app: Arc<App>,
+    /// Counted as open while the stream lives.
+    _open: crate::metrics::OpenStream,
 }
 
 fn events(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>> {

@@ -7,6 +7,9 @@
 //! - At most `max_connections` connections are open; past that the server stops
 //!   accepting (new connections wait in the kernel's backlog) instead of running out of
 //!   file descriptors.
+//! - With `--tls-cert`/`--tls-key`, connections are TLS (rustls, HTTP/1.1): the
+//!   handshake is timed out like a request head, and [`Tls::reload`] (SIGHUP) swaps the
+//!   certificate for new connections, keeping the old one if the files are bad.
 //! - Shutdown stops accepting, lets requests in flight finish (event streams end on the
 //!   app's shutdown token), and gives up on connections after [`DRAIN_TIMEOUT`].
 //!
@@ -14,7 +17,8 @@
 //! streams are exempt (see `http::router`).
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use axum::Router;
@@ -61,11 +65,111 @@ pub fn usable_connection_cap(wanted: usize) -> usize {
     }
 }
 
-/// Serves `router` on `listener` until `shutdown` is cancelled.
+/// A TLS handshake must complete within this, like a request head.
+pub const TLS_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Why a certificate or key could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum TlsError {
+    #[error("cannot read {what} {path}: {source}")]
+    Read {
+        what: &'static str,
+        path: String,
+        source: rustls::pki_types::pem::Error,
+    },
+    #[error("{path} holds no certificate")]
+    NoCertificate { path: String },
+    #[error("the certificate and key cannot be used: {0}")]
+    Invalid(#[from] rustls::Error),
+}
+
+/// The server's certificate and key: read from their files at start and again on
+/// [`Tls::reload`]. A connection takes the configuration current when it arrives, so a
+/// reload is seen by new connections while open ones keep theirs.
+pub struct Tls {
+    cert: PathBuf,
+    key: PathBuf,
+    current: RwLock<Arc<rustls::ServerConfig>>,
+}
+
+impl std::fmt::Debug for Tls {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tls")
+            .field("cert", &self.cert)
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tls {
+    pub fn load(cert: &Path, key: &Path) -> Result<Self, TlsError> {
+        Ok(Self {
+            current: RwLock::new(Arc::new(server_config(cert, key)?)),
+            cert: cert.to_owned(),
+            key: key.to_owned(),
+        })
+    }
+
+    /// Reads the files again. On error the previous certificate stays in use.
+    pub fn reload(&self) -> Result<(), TlsError> {
+        let fresh = Arc::new(server_config(&self.cert, &self.key)?);
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = fresh;
+        Ok(())
+    }
+
+    fn acceptor(&self) -> tokio_rustls::TlsAcceptor {
+        tokio_rustls::TlsAcceptor::from(
+            self.current
+                .read()
+                .unwrap_or_else(|p| p.into_inner())
+                .clone(),
+        )
+    }
+}
+
+fn server_config(cert: &Path, key: &Path) -> Result<rustls::ServerConfig, TlsError> {
+    use rustls::pki_types::pem::PemObject as _;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    fn read<'a>(
+        what: &'static str,
+        path: &'a Path,
+    ) -> impl FnOnce(rustls::pki_types::pem::Error) -> TlsError + 'a {
+        move |source| TlsError::Read {
+            what,
+            path: path.display().to_string(),
+            source,
+        }
+    }
+    let chain = CertificateDer::pem_file_iter(cert)
+        .map_err(read("the certificate", cert))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(read("the certificate", cert))?;
+    if chain.is_empty() {
+        return Err(TlsError::NoCertificate {
+            path: cert.display().to_string(),
+        });
+    }
+    let key = PrivateKeyDer::from_pem_file(key).map_err(read("the key", key))?;
+    // The ring provider by name: the process may link another, and rustls refuses to
+    // guess between two.
+    let mut config = rustls::ServerConfig::builder_with_provider(Arc::new(
+        rustls::crypto::ring::default_provider(),
+    ))
+    .with_safe_default_protocol_versions()?
+    .with_no_client_auth()
+    .with_single_cert(chain, key)?;
+    // HTTP/1.1 is what this server speaks; say so to clients that ask.
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
+    Ok(config)
+}
+
+/// Serves `router` on `listener` until `shutdown` is cancelled; over TLS when `tls` is
+/// given.
 pub async fn serve(
     listener: TcpListener,
     router: Router,
     max_connections: usize,
+    tls: Option<Arc<Tls>>,
     shutdown: CancellationToken,
 ) {
     let permits = Arc::new(Semaphore::new(max_connections));
@@ -106,11 +210,43 @@ pub async fn serve(
                         .insert(ConnectInfo::<SocketAddr>(remote));
                     req
                 });
-        let conn = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
-        // No upgrades: the API has no WebSockets.
-        let conn = graceful.watch(conn);
+        let service = TowerToHyperService::new(service);
+        let open = crate::metrics::OpenConnection::open();
+        let http = http.clone();
+        let watcher = graceful.watcher();
+        // The certificate current now: a reload is seen by the next connection.
+        let acceptor = tls.as_ref().map(|t| t.acceptor());
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let _open = open;
+            let result = match acceptor {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                // The handshake runs here, not in the accept loop, and is timed out like
+                // a request head, so a silent client holds only its own slot.
+                Some(acceptor) => {
+                    match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
+                    {
+                        Ok(Ok(stream)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(stream), service))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!(error = %e, "TLS handshake failed");
+                            Ok(())
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            Ok(())
+                        }
+                    }
+                }
+            };
+            // No upgrades: the API has no WebSockets.
+            if let Err(e) = result {
                 tracing::trace!(error = %e, "connection ended with an error");
             }
             drop(permit);

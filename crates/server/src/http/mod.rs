@@ -64,16 +64,23 @@ fn session_routes() -> Router<Arc<App>> {
         .route("/events", get(events::stream))
 }
 
-pub fn router(app: Arc<App>) -> Router {
+/// The API's routes. `with_metrics`: whether `/metrics` is served here too (it is not
+/// when `--metrics-listen` gives it a listener of its own).
+pub fn router(app: Arc<App>, with_metrics: bool) -> Router {
     let page = web::router(session_routes()).layer(axum::middleware::from_fn_with_state(
         app.clone(),
         web::guard,
     ));
-    Router::new()
+    let mut api = Router::new();
+    if with_metrics {
+        api = api.route("/metrics", get(metrics));
+    }
+    api
         .route("/.well-known/oauth-authorization-server", get(metadata))
         .route("/.well-known/jwks.json", get(jwks))
         .route("/openapi.json", get(openapi::document))
         .route("/healthz", get(health))
+        .route("/readyz", get(ready))
         .route("/v1/accounts", post(create_account))
         .route("/v1/sessions", post(sign_in))
         .route("/v1/sessions/two-step", post(sign_in_second_step))
@@ -90,6 +97,7 @@ pub fn router(app: Arc<App>) -> Router {
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(count_request))
         .layer(CatchPanicLayer::custom(|_| ApiError::internal().into_response()))
         .layer(
             // Method, path and status only: no headers, no query strings, no bodies,
@@ -104,6 +112,42 @@ pub fn router(app: Arc<App>) -> Router {
                 }),
         )
         .with_state(app)
+}
+
+/// The router of `--metrics-listen`: `/metrics` alone.
+pub fn metrics_router() -> Router {
+    Router::new()
+        .route("/metrics", get(metrics))
+        .fallback(not_found)
+}
+
+/// `GET /metrics`: Prometheus text format.
+async fn metrics() -> Response {
+    let mut res = crate::metrics::render().into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+    );
+    res
+}
+
+/// Counts every answered request by its route template (never the raw path: ids and
+/// junk paths would make a series each) and status.
+async fn count_request(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let route = req
+        .extensions()
+        .get::<axum::extract::MatchedPath>()
+        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let method = req.method().clone();
+    let start = std::time::Instant::now();
+    let res = next.run(req).await;
+    crate::metrics::request(
+        &route,
+        method.as_str(),
+        res.status().as_u16(),
+        start.elapsed(),
+    );
+    res
 }
 
 async fn request_timeout(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
@@ -156,16 +200,34 @@ async fn jwks(State(app): State<Arc<App>>) -> Response {
     res
 }
 
-async fn health(State(app): State<Arc<App>>) -> Result<Json<serde_json::Value>, ApiError> {
-    app.health().await.map_err(|e| {
-        tracing::error!(error = %crate::http::error::chain(&e), "health check: database unreachable");
-        ApiError::new(
-            StatusCode::SERVICE_UNAVAILABLE,
-            ErrorCode::TemporarilyUnavailable,
-            "The database is unreachable.",
-        )
-    })?;
-    Ok(Json(serde_json::json!({"status": "ok"})))
+/// Liveness: the process answers. No database call, so it answers at once even while
+/// the database is down (an orchestrator must not restart a server for that).
+async fn health() -> Response {
+    no_store(StatusCode::OK, serde_json::json!({"status": "ok"}))
+}
+
+/// Readiness: the database answers within a second and the feed follower is current;
+/// otherwise 503, so a load balancer sends traffic elsewhere until it recovers.
+async fn ready(State(app): State<Arc<App>>) -> Response {
+    let readiness = app.readiness().await;
+    let status = if readiness.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    let mut res = no_store(
+        status,
+        serde_json::json!({
+            "status": if readiness.is_ready() { "ready" } else { "unavailable" },
+            "database": readiness.database,
+            "feed_current": readiness.feed_current,
+        }),
+    );
+    if !readiness.is_ready() {
+        res.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    }
+    res
 }
 
 async fn create_account(

@@ -82,8 +82,12 @@ pub fn build(issuer: &str) -> Value {
                 "responses": {"200": ok_json("Key set", "JwkSet")}
             }},
             "/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI document"}}}},
-            "/healthz": {"get": {"summary": "Liveness and database reachability", "responses": {
-                "200": {"description": "Healthy"}, "503": err("Database unreachable")
+            "/healthz": {"get": {"summary": "Liveness: the process answers (no database call)", "responses": {
+                "200": {"description": "Alive"}
+            }}},
+            "/readyz": {"get": {"summary": "Readiness: the database answers within a second and the feed follower is current", "responses": {
+                "200": {"description": "Ready: {\"status\":\"ready\",\"database\":true,\"feed_current\":true}"},
+                "503": {"description": "Not ready (Retry-After); the body says which check failed"}
             }}},
             "/v1/accounts": {"post": {
                 "summary": "Create an account (when open sign-up is on)",
@@ -265,6 +269,7 @@ mod tests {
             ("/.well-known/jwks.json", &["get"]),
             ("/openapi.json", &["get"]),
             ("/healthz", &["get"]),
+            ("/readyz", &["get"]),
             ("/v1/accounts", &["post"]),
             ("/v1/sessions", &["post", "get"]),
             ("/v1/sessions/{id}", &["patch", "delete"]),

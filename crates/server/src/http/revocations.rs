@@ -65,6 +65,7 @@ pub async fn stream(
         rx,
         app: app.clone(),
         heartbeat,
+        _open: crate::metrics::OpenStream::new(crate::metrics::Stream::Revocation),
     };
     let sse = Sse::new(entries(state)).keep_alive(KeepAlive::new().interval(super::SSE_KEEP_ALIVE));
     Ok(sse.into_response())
@@ -78,6 +79,8 @@ struct FeedStream {
     rx: broadcast::Receiver<Arc<FeedEntry>>,
     app: Arc<App>,
     heartbeat: Duration,
+    /// Counted as open while the stream lives.
+    _open: crate::metrics::OpenStream,
 }
 
 fn to_sse(e: &FeedEntry) -> Option<SseEvent> {

@@ -24,6 +24,7 @@ mod sessions;
 mod two_step;
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyConnection, AnyPool, Executor as _};
@@ -65,6 +66,45 @@ pub enum StoreError {
 }
 
 type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+impl StoreError {
+    /// Whether the database could not be reached or answered in time (it is down,
+    /// restarting, out of connections, or a statement hit its timeout): a condition that
+    /// passes by itself, answered 503 with `Retry-After`, not the server's bug.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            StoreError::Db(e) => is_unavailable(e),
+            StoreError::Migrate(sqlx::migrate::MigrateError::Execute(e)) => is_unavailable(e),
+            _ => false,
+        }
+    }
+}
+
+fn is_unavailable(e: &sqlx::Error) -> bool {
+    match e {
+        sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed | sqlx::Error::Io(_) => true,
+        sqlx::Error::Tls(_) => true,
+        sqlx::Error::Database(db) => db.code().is_some_and(|code| {
+            // PostgreSQL's SQLSTATEs: class 08 (connection exception), the server shutting
+            // down or starting up (57P01-57P03), too many connections (53300), a statement
+            // cancelled by its timeout (57014), a lock not obtained in time (55P03).
+            code.starts_with("08")
+                || matches!(
+                    &*code,
+                    "57P01" | "57P02" | "57P03" | "53300" | "57014" | "55P03"
+                )
+        }),
+        _ => false,
+    }
+}
+
+/// How long a request waits for a PostgreSQL connection (including connecting) before
+/// giving up with 503: while the database is unreachable every request that needs it is
+/// answered within this, instead of hanging.
+pub const ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// PostgreSQL cancels a statement that runs longer than this (a lock pile-up, a database
+/// that stalls): the request is answered 503 rather than held.
+const STATEMENT_TIMEOUT_MS: u32 = 5_000;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Backend {
@@ -135,6 +175,16 @@ impl Store {
             Backend::Postgres => {
                 let pool = AnyPoolOptions::new()
                     .max_connections(16)
+                    .acquire_timeout(ACQUIRE_TIMEOUT)
+                    .after_connect(|conn, _| {
+                        Box::pin(async move {
+                            conn.execute(
+                                format!("SET statement_timeout = {STATEMENT_TIMEOUT_MS}").as_str(),
+                            )
+                            .await?;
+                            Ok(())
+                        })
+                    })
                     .connect_with(options)
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;

@@ -18,5 +18,7 @@ mod discovery;
 mod durability;
 mod feed;
 mod keys_and_feed;
+mod metrics;
 mod refresh;
 mod revocation;
+mod tls;
