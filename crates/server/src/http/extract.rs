@@ -19,9 +19,8 @@ use crate::app::App;
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-fn content_type_is(parts_ct: Option<&header::HeaderValue>, expected: &str) -> bool {
-    parts_ct
-        .and_then(|v| v.to_str().ok())
+fn content_type_is(content_type: Option<&str>, expected: &str) -> bool {
+    content_type
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(expected))
 }
@@ -70,20 +69,48 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<App>) -> Result<Self, Self::Rejection> {
-        if !content_type_is(req.headers().get(header::CONTENT_TYPE), "application/json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::UnsupportedMediaType,
-                "Send the body as JSON with Content-Type: application/json.",
-            ));
-        }
+        // The content type is judged before the body is read: a wrong one is a 415
+        // whatever its size.
+        accept_json(content_type(&req))?;
         let bytes = body_bytes(req, state, false).await?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e))?;
-        // Only whitespace may follow the value.
-        de.end().map_err(|e| syntax_error(&e))?;
-        Ok(JsonBody(value))
+        json_from_bytes(&bytes).map(JsonBody)
     }
+}
+
+fn content_type(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Parses a JSON request body as [`JsonBody`] does, once the body has been read:
+/// the content type, then the value. Pure, so it can be fuzzed.
+pub fn parse_json<T: DeserializeOwned>(
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
+    accept_json(content_type)?;
+    json_from_bytes(bytes)
+}
+
+fn accept_json(content_type: Option<&str>) -> Result<(), ApiError> {
+    if content_type_is(content_type, "application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            "Send the body as JSON with Content-Type: application/json.",
+        ))
+    }
+}
+
+fn json_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e))?;
+    // Only whitespace may follow the value.
+    de.end().map_err(|e| syntax_error(&e))?;
+    Ok(value)
 }
 
 /// The error for a JSON body that did not deserialize. Built from the field's path and
@@ -157,29 +184,44 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for FormBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<App>) -> Result<Self, Self::Rejection> {
-        if !content_type_is(
-            req.headers().get(header::CONTENT_TYPE),
-            "application/x-www-form-urlencoded",
-        ) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::InvalidRequest,
-                "Send the body as a form with Content-Type: application/x-www-form-urlencoded.",
-            ));
-        }
+        accept_form(content_type(&req))?;
         let bytes = body_bytes(req, state, true).await?;
-        serde_urlencoded::from_bytes(&bytes)
-            .map(FormBody)
-            .map_err(|e| {
-                let msg = e.to_string();
-                let text = if msg.starts_with("missing field") {
-                    format!("The form is missing a parameter: {msg}.")
-                } else {
-                    "The form could not be read.".to_owned()
-                };
-                ApiError::bad_request(ErrorCode::InvalidRequest, text)
-            })
+        form_from_bytes(&bytes).map(FormBody)
     }
+}
+
+/// Parses a form request body as [`FormBody`] does, once the body has been read.
+/// Pure, so it can be fuzzed.
+pub fn parse_form<T: DeserializeOwned>(
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
+    accept_form(content_type)?;
+    form_from_bytes(bytes)
+}
+
+fn accept_form(content_type: Option<&str>) -> Result<(), ApiError> {
+    if content_type_is(content_type, "application/x-www-form-urlencoded") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidRequest,
+            "Send the body as a form with Content-Type: application/x-www-form-urlencoded.",
+        ))
+    }
+}
+
+fn form_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        let msg = e.to_string();
+        let text = if msg.starts_with("missing field") {
+            format!("The form is missing a parameter: {msg}.")
+        } else {
+            "The form could not be read.".to_owned()
+        };
+        ApiError::bad_request(ErrorCode::InvalidRequest, text)
+    })
 }
 
 /// The verified claims of the request's bearer token.

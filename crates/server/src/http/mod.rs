@@ -2,7 +2,7 @@
 
 mod error;
 mod events;
-mod extract;
+pub mod extract;
 pub mod listener;
 mod openapi;
 mod revocations;
@@ -215,8 +215,9 @@ async fn activity(
     Ok(no_store(StatusCode::OK, app.activity(&caller).await?))
 }
 
+/// The form of `POST /oauth/token`.
 #[derive(Deserialize)]
-struct TokenForm {
+pub struct TokenForm {
     grant_type: String,
     refresh_token: Option<String>,
 }
@@ -245,8 +246,9 @@ async fn token(
     Ok(no_store(StatusCode::OK, tokens))
 }
 
+/// The form of `POST /oauth/revoke` and `POST /oauth/introspect`.
 #[derive(Deserialize)]
-struct TokenParam {
+pub struct TokenParam {
     token: Option<String>,
     #[allow(dead_code)] // accepted per RFC 7009 §2.1; the token's form tells its type
     token_type_hint: Option<String>,
