@@ -40,7 +40,79 @@ struct Keys {
 struct Key {
     key: SigningKey,
     raw: ed25519_dalek::SigningKey,
-    fn good_claims() -> Claims {
+    /// The header segment our signer writes for this key.
+    canonical_header: String,
+}
+
+impl Key {
+    fn new(seed: u8) -> Self {
+        let key = SigningKey::from_secret_bytes(&[seed; 32]).expect("32 bytes");
+        let header = serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": key.kid()});
+        Self {
+            raw: ed25519_dalek::SigningKey::from_bytes(&key.secret_bytes()),
+            canonical_header: B64.encode(header.to_string()),
+            key,
+        }
+    }
+
+    fn kid(&self) -> &str {
+        self.key.kid()
+    }
+
+    /// Signs `header.payload`: the signing input and the signature.
+    fn sign(&self, header_b64: &str, payload_b64: &str) -> (String, [u8; 64]) {
+        let input = format!("{header_b64}.{payload_b64}");
+        let sig = self.raw.sign(input.as_bytes()).to_bytes();
+        (input, sig)
+    }
+}
+
+// Fixed seeds, so a crash reproduces and the committed corpus (signed with these keys,
+// see fuzz/README.md) reaches the claims checks.
+static KEYS: LazyLock<Keys> = LazyLock::new(|| {
+    let (trusted, retired, stranger) = (Key::new(1), Key::new(2), Key::new(3));
+    let mut set = KeySet::new();
+    set.insert_signing_key(&retired.key);
+    set.insert_signing_key(&trusted.key);
+    Keys {
+        trusted,
+        retired,
+        stranger,
+        set,
+        expect: Expectations {
+            issuer: ISSUER.into(),
+            audience: AUDIENCE.into(),
+            leeway_secs: LEEWAY,
+            max_lifetime_secs: Some(MAX_LIFETIME),
+        },
+    }
+});
+
+/// What the claims deserve, computed without overflow (i128) and independently of
+/// the code under test.
+fn deserved(c: &Claims) -> Result<(), TokenError> {
+    let (exp, iat) = (i128::from(c.exp), i128::from(c.iat));
+    let (now, leeway) = (i128::from(NOW), i128::from(LEEWAY));
+    if c.iss != ISSUER {
+        Err(TokenError::WrongIssuer)
+    } else if c.aud != AUDIENCE {
+        Err(TokenError::WrongAudience)
+    } else if exp + leeway <= now {
+        Err(TokenError::Expired)
+    } else if iat - leeway > now {
+        Err(TokenError::NotYetValid)
+    } else if exp - iat > i128::from(MAX_LIFETIME) {
+        Err(TokenError::LifetimeTooLong)
+    } else {
+        Ok(())
+    }
+}
+
+fn with_sig(input: &str, sig: &[u8]) -> String {
+    format!("{input}.{}", B64.encode(sig))
+}
+
+fn good_claims() -> Claims {
     Claims {
         iss: ISSUER.into(),
         aud: AUDIENCE.into(),
@@ -62,7 +134,11 @@ fuzz_target!(|data: &[u8]| {
     // 1. The input as a token.
     let raw = String::from_utf8_lossy(data);
     if let Ok(claims) = verify(&raw, &k.set, &k.expect, NOW) {
-        assert_eq!(deserved(&claims), Ok(()), "verified claims that fail: {claims:?}");
+        assert_eq!(
+            deserved(&claims),
+            Ok(()),
+            "verified claims that fail: {claims:?}"
+        );
         // Only the key set's keys can make a token verify.
         assert!(verify(&raw, &KeySet::new(), &k.expect, NOW).is_err());
     }

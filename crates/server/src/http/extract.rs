@@ -186,7 +186,7 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for FormBody<T> {
     async fn from_request(req: Request, state: &Arc<App>) -> Result<Self, Self::Rejection> {
         accept_form(content_type(&req))?;
         let bytes = body_bytes(req, state, true).await?;
-        form_from_bytes(&bytes).map(FormBody)
+        form_from_bytes(&bytes, "form").map(FormBody)
     }
 }
 
@@ -197,7 +197,7 @@ pub fn parse_form<T: DeserializeOwned>(
     bytes: &[u8],
 ) -> Result<T, ApiError> {
     accept_form(content_type)?;
-    form_from_bytes(bytes)
+    form_from_bytes(bytes, "form")
 }
 
 fn accept_form(content_type: Option<&str>) -> Result<(), ApiError> {
@@ -212,16 +212,35 @@ fn accept_form(content_type: Option<&str>) -> Result<(), ApiError> {
     }
 }
 
-fn form_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+/// `what` names the place: "form" or "query string".
+fn form_from_bytes<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
     serde_urlencoded::from_bytes(bytes).map_err(|e| {
         let msg = e.to_string();
+        // "missing field `name`": the name is one of ours; other messages may quote
+        // what was sent.
         let text = if msg.starts_with("missing field") {
-            format!("The form is missing a parameter: {msg}.")
+            format!("The {what} is missing a parameter: {msg}.")
         } else {
-            "The form could not be read.".to_owned()
+            format!("The {what} could not be read.")
         };
         ApiError::bad_request(ErrorCode::InvalidRequest, text)
     })
+}
+
+/// A query string, read like a form. axum's own `Query` would answer a bad one in
+/// plain text; every error of this API is the JSON error shape.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        form_from_bytes(
+            parts.uri.query().unwrap_or_default().as_bytes(),
+            "query string",
+        )
+        .map(QueryParams)
+    }
 }
 
 /// The verified claims of the request's bearer token.

@@ -10,6 +10,7 @@ mod revocations;
 use std::sync::Arc;
 use std::time::Duration;
 
+use axum::extract::rejection::PathRejection;
 use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -166,21 +167,23 @@ async fn list_sessions(
     Ok(no_store(StatusCode::OK, app.list_sessions(&caller).await?))
 }
 
-/// A session id from the path. Anything that is not a UUID cannot be one of the
-/// caller's sessions, so it gets the same 404 as an unknown id.
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::from(crate::app::AppError::NotFound))
+/// A session id from the path. Anything that is not a UUID (undecodable percent
+/// escapes included) cannot be one of the caller's sessions, so it gets the same 404
+/// as an unknown id.
+fn session_id(raw: Result<Path<String>, PathRejection>) -> Result<SessionId, ApiError> {
+    raw.ok()
+        .and_then(|Path(raw)| raw.parse().ok())
+        .ok_or_else(|| ApiError::from(crate::app::AppError::NotFound))
 }
 
 async fn rename_session(
     State(app): State<Arc<App>>,
     Bearer(caller): Bearer,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     JsonBody(req): JsonBody<RenameRequest>,
 ) -> Result<Response, ApiError> {
-    let id = session_id(&id)?;
+    let id = session_id(id)?;
     let info = app
         .rename_session(&caller, id, &req.device.name, ip)
         .await?;
@@ -191,9 +194,9 @@ async fn delete_session(
     State(app): State<Arc<App>>,
     Bearer(caller): Bearer,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = session_id(&id)?;
+    let id = session_id(id)?;
     app.delete_session(&caller, id, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
