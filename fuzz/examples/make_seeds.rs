@@ -42,17 +42,59 @@ fn main() {
     let good = claims(iss, NOW - 10, NOW + 290);
     write("token_verify", "valid", trusted.sign(&good).expose());
     write("token_verify", "retired-key", retired.sign(&good).expose());
-    write("token_verify", "stranger-key", stranger.sign(&good).expose());
-    write("token_verify", "expired", trusted.sign(&claims(iss, NOW - 400, NOW - 100)).expose());
-    write("token_verify", "too-long", trusted.sign(&claims(iss, NOW - 10, NOW + 3600)).expose());
-    write("token_verify", "wrong-issuer", trusted.sign(&claims("https://evil.example", NOW, NOW + 300)).expose());
-    write("token_verify", "claims", serde_json::to_vec(&good).expect("claims"));
-    write("token_verify", "claims-edge", r#"{"iss":"https://sessions.example.com","aud":"session-manager","sub":"01900000-0000-7000-8000-000000000001","sid":"01900000-0000-7000-8000-000000000002","jti":"01900000-0000-7000-8000-000000000003","iat":-9223372036854775808,"exp":9223372036854775807}"#);
+    write(
+        "token_verify",
+        "stranger-key",
+        stranger.sign(&good).expose(),
+    );
+    write(
+        "token_verify",
+        "expired",
+        trusted.sign(&claims(iss, NOW - 400, NOW - 100)).expose(),
+    );
+    write(
+        "token_verify",
+        "too-long",
+        trusted.sign(&claims(iss, NOW - 10, NOW + 3600)).expose(),
+    );
+    write(
+        "token_verify",
+        "wrong-issuer",
+        trusted
+            .sign(&claims("https://evil.example", NOW, NOW + 300))
+            .expose(),
+    );
+    write(
+        "token_verify",
+        "claims",
+        serde_json::to_vec(&good).expect("claims"),
+    );
+    write(
+        "token_verify",
+        "claims-edge",
+        r#"{"iss":"https://sessions.example.com","aud":"session-manager","sub":"01900000-0000-7000-8000-000000000001","sid":"01900000-0000-7000-8000-000000000002","jti":"01900000-0000-7000-8000-000000000003","iat":-9223372036854775808,"exp":9223372036854775807}"#,
+    );
     let header = |v: serde_json::Value| v.to_string();
-    write("token_verify", "header", header(serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": trusted.kid()})));
-    write("token_verify", "header-none", header(serde_json::json!({"alg": "none", "kid": trusted.kid()})));
-    write("token_verify", "header-crit", header(serde_json::json!({"alg": "EdDSA", "kid": trusted.kid(), "crit": ["exp"]})));
-    write("token_verify", "header-hs256", header(serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": trusted.kid()})));
+    write(
+        "token_verify",
+        "header",
+        header(serde_json::json!({"alg": "EdDSA", "typ": "JWT", "kid": trusted.kid()})),
+    );
+    write(
+        "token_verify",
+        "header-none",
+        header(serde_json::json!({"alg": "none", "kid": trusted.kid()})),
+    );
+    write(
+        "token_verify",
+        "header-crit",
+        header(serde_json::json!({"alg": "EdDSA", "kid": trusted.kid(), "crit": ["exp"]})),
+    );
+    write(
+        "token_verify",
+        "header-hs256",
+        header(serde_json::json!({"alg": "HS256", "typ": "JWT", "kid": trusted.kid()})),
+    );
     let forged = format!(
         "{}.{}.",
         B64.encode(header(serde_json::json!({"alg": "none"}))),
@@ -62,20 +104,41 @@ fn main() {
 
     let rt = server::secrets::new_refresh_token();
     write("refresh_token", "token", rt.expose());
-    write("refresh_token", "token-bad-char", format!("rt_{}!", &rt.expose()[3..45]));
-    write("refresh_token", "token-multibyte", format!("rt\u{e9}{}", &rt.expose()[4..]));
+    write(
+        "refresh_token",
+        "token-bad-char",
+        format!("rt_{}!", &rt.expose()[3..45]),
+    );
+    write(
+        "refresh_token",
+        "token-multibyte",
+        format!("rt\u{e9}{}", &rt.expose()[4..]),
+    );
     let next = server::secrets::new_refresh_token();
-    write("refresh_token", "sealed", server::secrets::seal_successor(rt.expose(), next.expose()));
+    write(
+        "refresh_token",
+        "sealed",
+        server::secrets::seal_successor(rt.expose(), next.expose()),
+    );
     write("refresh_token", "zeros", [0u8; 60]);
 
     // Request bodies: MARKER \0 TEMPLATE (see the target), and plain bodies.
     let marker = "h\u{fc}nter\"2!";
     for (name, template) in [
         ("account", r#"{"email":$,"password":$}"#),
-        ("sign-in", r#"{"email":"ann@example.com","password":$,"device":{"name":$,"platform":"linux","os_version":"Debian 12","app_version":"0.1.0"}}"#),
-        ("sign-in-types", r#"{"email":["a",$],"password":{"x":$},"device":$}"#),
+        (
+            "sign-in",
+            r#"{"email":"ann@example.com","password":$,"device":{"name":$,"platform":"linux","os_version":"Debian 12","app_version":"0.1.0"}}"#,
+        ),
+        (
+            "sign-in-types",
+            r#"{"email":["a",$],"password":{"x":$},"device":$}"#,
+        ),
         ("rename", r#"{"device":{"name":$}}"#),
-        ("rename-number", r#"{"device":{"name":12345678901234567890}}"#),
+        (
+            "rename-number",
+            r#"{"device":{"name":12345678901234567890}}"#,
+        ),
         ("scope", r#"{"scope":$}"#),
         ("scope-key", r#"{$:"others"}"#),
         ("token-form", "grant_type=refresh_token&refresh_token=$"),
@@ -85,13 +148,33 @@ fn main() {
     ] {
         write("request_extraction", name, format!("{marker}\0{template}"));
     }
-    write("request_extraction", "plain-sign-in", r#"{"email":"Ann@Example.com","password":"correct horse battery","device":{"name":"Work laptop"}}"#);
+    write(
+        "request_extraction",
+        "plain-sign-in",
+        r#"{"email":"Ann@Example.com","password":"correct horse battery","device":{"name":"Work laptop"}}"#,
+    );
     write("request_extraction", "plain-scope", r#"{"scope":"all"}  "#);
-    write("request_extraction", "plain-form", "grant_type=refresh_token&refresh_token=rt_%41%42");
+    write(
+        "request_extraction",
+        "plain-form",
+        "grant_type=refresh_token&refresh_token=rt_%41%42",
+    );
 
     // SSE as the server writes it: a connected comment, events with ids, keep-alives,
     // and the revocation feed's heartbeats; and the line endings other servers use.
-    write("sse_parser", "events", ": connected session=0193a1b2-0000-7000-8000-000000000001\n\nevent: session.revoked\nid: 42\ndata: {\"session_id\":\"0193a1b2-0000-7000-8000-000000000001\",\"reason\":\"revoked\"}\n\n: keep-alive\n\n");
-    write("sse_parser", "feed", "event: revocation\nid: 7\ndata: {\"kind\":\"session\",\"sid\":\"0193a1b2-0000-7000-8000-000000000001\",\"at\":\"2026-11-25T12:00:00Z\"}\n\nevent: heartbeat\ndata: {\"at\":\"2026-11-25T12:00:05Z\"}\n\n");
-    write("sse_parser", "crlf-multiline", "event: x\r\nid: 1\r\ndata: a\r\ndata:b\r\n\r\ndata\r\r:comment\rid\0: 2\rid: 3\0\r\r");
+    write(
+        "sse_parser",
+        "events",
+        ": connected session=0193a1b2-0000-7000-8000-000000000001\n\nevent: session.revoked\nid: 42\ndata: {\"session_id\":\"0193a1b2-0000-7000-8000-000000000001\",\"reason\":\"revoked\"}\n\n: keep-alive\n\n",
+    );
+    write(
+        "sse_parser",
+        "feed",
+        "event: revocation\nid: 7\ndata: {\"kind\":\"session\",\"sid\":\"0193a1b2-0000-7000-8000-000000000001\",\"at\":\"2026-11-25T12:00:00Z\"}\n\nevent: heartbeat\ndata: {\"at\":\"2026-11-25T12:00:05Z\"}\n\n",
+    );
+    write(
+        "sse_parser",
+        "crlf-multiline",
+        "event: x\r\nid: 1\r\ndata: a\r\ndata:b\r\n\r\ndata\r\r:comment\rid\0: 2\rid: 3\0\r\r",
+    );
 }

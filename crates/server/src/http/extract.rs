@@ -346,3 +346,54 @@ impl FromRequestParts<Arc<App>> for ClientIp {
         ))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::tokens::SignInRequest;
+
+    const JSON: Option<&str> = Some("application/json");
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    #[test]
+    fn a_wrong_content_type_is_a_415_whatever_the_body() {
+        for ct in [None, Some("text/plain"), FORM] {
+            let e = parse_json::<SignInRequest>(ct, b"{}")
+                .err()
+                .map(|e| e.status);
+            assert_eq!(e, Some(StatusCode::UNSUPPORTED_MEDIA_TYPE), "{ct:?}");
+        }
+        let e = parse_form::<crate::http::TokenForm>(JSON, b"").err();
+        assert_eq!(
+            e.map(|e| e.status),
+            Some(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_but_never_quote_the_value() {
+        let secret = "hunter2-\u{e9}\"!";
+        for body in [
+            serde_json::json!({"email": "a@b.c", "password": {"x": secret}, "device": {"name": "x"}}),
+            serde_json::json!({"email": [secret], "password": secret, "device": {"name": "x"}}),
+            serde_json::json!({"email": "a@b.c", "password": secret, "device": secret}),
+        ] {
+            let e = parse_json::<SignInRequest>(JSON, body.to_string().as_bytes())
+                .err()
+                .expect("refused");
+            assert_eq!(e.code, ErrorCode::InvalidRequest);
+            assert!(!e.description.contains("hunter2"), "{}", e.description);
+        }
+        let form = format!(
+            "refresh_token={}",
+            form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
+        );
+        let e = parse_form::<crate::http::TokenForm>(FORM, form.as_bytes())
+            .err()
+            .expect("refused");
+        assert_eq!(
+            e.description,
+            "The form is missing a parameter: missing field `grant_type`."
+        );
+    }
+}

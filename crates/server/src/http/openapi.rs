@@ -430,3 +430,30 @@ mod tests {
         }
     }
 }
+
+#[cfg(test)]
+mod pattern_tests {
+    use super::*;
+
+    #[test]
+    fn character_classes_are_ranges_with_metacharacters_escaped() {
+        assert_eq!(class_of(|c| c.is_ascii_digit()), "0-9");
+        assert_eq!(
+            class_of(|c| matches!(c, 'a' | 'c' | 'd' | '-' | ']')),
+            "\\-\\]ac-d"
+        );
+        assert_eq!(
+            &*SPACE,
+            " \u{a0}\u{1680}\u{2000}-\u{200a}\u{202f}\u{205f}\u{3000}"
+        );
+        assert!(!VISIBLE.contains('\u{202e}') && !VISIBLE.contains('\u{e000}'));
+    }
+
+    #[test]
+    fn a_device_field_pattern_counts_the_collapsed_text() {
+        let p = device_field_pattern(100, true);
+        assert!(p.starts_with("^[") && p.ends_with("(?![\\s\\S])"));
+        assert!(p.contains("{0,99}"));
+        assert!(device_field_pattern(64, false).contains(")?["));
+    }
+}
