@@ -25,7 +25,7 @@ const FORM: &str = "application/x-www-form-urlencoded";
 
 /// Characters the extraction errors are written with.
 fn ours(c: char) -> bool {
-    c.is_ascii_alphanumeric() || " `.,:;()_[]-…".contains(c)
+    c.is_ascii_alphanumeric() || " `.,:;()_[]-/…".contains(c)
 }
 
 struct Marker<'a> {
