@@ -378,9 +378,9 @@ mod tests {
             serde_json::json!({"email": [secret], "password": secret, "device": {"name": "x"}}),
             serde_json::json!({"email": "a@b.c", "password": secret, "device": secret}),
         ] {
-            let e = parse_json::<SignInRequest>(JSON, body.to_string().as_bytes())
-                .err()
-                .expect("refused");
+            let Err(e) = parse_json::<SignInRequest>(JSON, body.to_string().as_bytes()) else {
+                panic!("accepted: {body}");
+            };
             assert_eq!(e.code, ErrorCode::InvalidRequest);
             assert!(!e.description.contains("hunter2"), "{}", e.description);
         }
@@ -388,9 +388,9 @@ mod tests {
             "refresh_token={}",
             form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
         );
-        let e = parse_form::<crate::http::TokenForm>(FORM, form.as_bytes())
-            .err()
-            .expect("refused");
+        let Err(e) = parse_form::<crate::http::TokenForm>(FORM, form.as_bytes()) else {
+            panic!("accepted: {form}");
+        };
         assert_eq!(
             e.description,
             "The form is missing a parameter: missing field `grant_type`."
