@@ -99,7 +99,7 @@ fn key_from_header<'k>(
 ) -> Result<&'k ed25519_dalek::VerifyingKey, TokenError> {
     let header_bytes = B64.decode(header_b64).map_err(|_| TokenError::Malformed)?;
     let header: Header<'_> =
-        serde_json::from_slice(&header_bytes).map_err(|_| TokenError::Malformed)?;
+        serde_json::from_str(utf8(&header_bytes)?).map_err(|_| TokenError::Malformed)?;
     if header.alg != "EdDSA" {
         return Err(TokenError::UnsupportedAlgorithm);
     }
@@ -135,7 +135,14 @@ fn check_claims(claims: &Claims, expect: &Expectations, now: i64) -> Result<(), 
 
 fn decode_json<T: serde::de::DeserializeOwned>(part: &str) -> Result<T, TokenError> {
     let bytes = B64.decode(part).map_err(|_| TokenError::Malformed)?;
-    serde_json::from_slice(&bytes).map_err(|_| TokenError::Malformed)
+    serde_json::from_str(utf8(&bytes)?).map_err(|_| TokenError::Malformed)
+}
+
+/// RFC 7515 §5.2: the header and the payload must be UTF-8 throughout. serde_json
+/// reading bytes checks only the strings it keeps, so a member it skips (an unknown
+/// header parameter or claim) could hold anything; found by the token fuzz target.
+fn utf8(bytes: &[u8]) -> Result<&str, TokenError> {
+    std::str::from_utf8(bytes).map_err(|_| TokenError::Malformed)
 }
 
 /// The instant a token was issued, in milliseconds. `iat` has whole seconds only, too
@@ -394,6 +401,38 @@ mod tests {
                 "{junk:?} gave {r:?}"
             );
         }
+    }
+
+    #[test]
+    fn a_header_or_payload_that_is_not_utf8_is_malformed_even_where_it_is_ignored() {
+        let (key, keys) = setup();
+        let sign = |header: &[u8], payload: &[u8]| {
+            let input = format!("{}.{}", B64.encode(header), B64.encode(payload));
+            let sig = ed25519_dalek::Signer::sign(
+                &ed25519_dalek::SigningKey::from_bytes(&key.secret_bytes()),
+                input.as_bytes(),
+            );
+            format!("{input}.{}", B64.encode(sig.to_bytes()))
+        };
+        let header = format!(r#"{{"alg":"EdDSA","x":"?","kid":"{}"}}"#, key.kid()).into_bytes();
+        let mut bad_header = header.clone();
+        let at = bad_header.iter().position(|&b| b == b'?').unwrap();
+        bad_header[at] = 0xa0;
+        let payload = serde_json::to_vec(&claims()).unwrap();
+        let mut bad_payload = payload[..payload.len() - 1].to_vec();
+        bad_payload.extend_from_slice(b",\"x\":\"\xa0\"}");
+
+        let refused = |token: String| verify(&token, &keys, &expect(), NOW);
+        assert_eq!(
+            refused(sign(&bad_header, &payload)),
+            Err(TokenError::Malformed)
+        );
+        assert_eq!(
+            refused(sign(&header, &bad_payload)),
+            Err(TokenError::Malformed)
+        );
+        // The same tokens with valid UTF-8 in those members verify.
+        assert!(refused(sign(&header, &payload)).is_ok());
     }
 
     #[test]

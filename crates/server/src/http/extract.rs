@@ -19,9 +19,8 @@ use crate::app::App;
 /// Request bodies above this are refused with 413.
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
 
-fn content_type_is(parts_ct: Option<&header::HeaderValue>, expected: &str) -> bool {
-    parts_ct
-        .and_then(|v| v.to_str().ok())
+fn content_type_is(content_type: Option<&str>, expected: &str) -> bool {
+    content_type
         .and_then(|v| v.split(';').next())
         .is_some_and(|mime| mime.trim().eq_ignore_ascii_case(expected))
 }
@@ -70,20 +69,48 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for JsonBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<App>) -> Result<Self, Self::Rejection> {
-        if !content_type_is(req.headers().get(header::CONTENT_TYPE), "application/json") {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::UnsupportedMediaType,
-                "Send the body as JSON with Content-Type: application/json.",
-            ));
-        }
+        // The content type is judged before the body is read: a wrong one is a 415
+        // whatever its size.
+        accept_json(content_type(&req))?;
         let bytes = body_bytes(req, state, false).await?;
-        let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e))?;
-        // Only whitespace may follow the value.
-        de.end().map_err(|e| syntax_error(&e))?;
-        Ok(JsonBody(value))
+        json_from_bytes(&bytes).map(JsonBody)
     }
+}
+
+fn content_type(req: &Request) -> Option<&str> {
+    req.headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+}
+
+/// Parses a JSON request body as [`JsonBody`] does, once the body has been read:
+/// the content type, then the value. Pure, so it can be fuzzed.
+pub fn parse_json<T: DeserializeOwned>(
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
+    accept_json(content_type)?;
+    json_from_bytes(bytes)
+}
+
+fn accept_json(content_type: Option<&str>) -> Result<(), ApiError> {
+    if content_type_is(content_type, "application/json") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::UnsupportedMediaType,
+            "Send the body as JSON with Content-Type: application/json.",
+        ))
+    }
+}
+
+fn json_from_bytes<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let value = serde_path_to_error::deserialize(&mut de).map_err(|e| json_error(&e))?;
+    // Only whitespace may follow the value.
+    de.end().map_err(|e| syntax_error(&e))?;
+    Ok(value)
 }
 
 /// The error for a JSON body that did not deserialize. Built from the field's path and
@@ -157,28 +184,62 @@ impl<T: DeserializeOwned> FromRequest<Arc<App>> for FormBody<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &Arc<App>) -> Result<Self, Self::Rejection> {
-        if !content_type_is(
-            req.headers().get(header::CONTENT_TYPE),
-            "application/x-www-form-urlencoded",
-        ) {
-            return Err(ApiError::new(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                ErrorCode::InvalidRequest,
-                "Send the body as a form with Content-Type: application/x-www-form-urlencoded.",
-            ));
-        }
+        accept_form(content_type(&req))?;
         let bytes = body_bytes(req, state, true).await?;
-        serde_urlencoded::from_bytes(&bytes)
-            .map(FormBody)
-            .map_err(|e| {
-                let msg = e.to_string();
-                let text = if msg.starts_with("missing field") {
-                    format!("The form is missing a parameter: {msg}.")
-                } else {
-                    "The form could not be read.".to_owned()
-                };
-                ApiError::bad_request(ErrorCode::InvalidRequest, text)
-            })
+        form_from_bytes(&bytes, "form").map(FormBody)
+    }
+}
+
+/// Parses a form request body as [`FormBody`] does, once the body has been read.
+/// Pure, so it can be fuzzed.
+pub fn parse_form<T: DeserializeOwned>(
+    content_type: Option<&str>,
+    bytes: &[u8],
+) -> Result<T, ApiError> {
+    accept_form(content_type)?;
+    form_from_bytes(bytes, "form")
+}
+
+fn accept_form(content_type: Option<&str>) -> Result<(), ApiError> {
+    if content_type_is(content_type, "application/x-www-form-urlencoded") {
+        Ok(())
+    } else {
+        Err(ApiError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::InvalidRequest,
+            "Send the body as a form with Content-Type: application/x-www-form-urlencoded.",
+        ))
+    }
+}
+
+/// `what` names the place: "form" or "query string".
+fn form_from_bytes<T: DeserializeOwned>(bytes: &[u8], what: &str) -> Result<T, ApiError> {
+    serde_urlencoded::from_bytes(bytes).map_err(|e| {
+        let msg = e.to_string();
+        // "missing field `name`": the name is one of ours; other messages may quote
+        // what was sent.
+        let text = if msg.starts_with("missing field") {
+            format!("The {what} is missing a parameter: {msg}.")
+        } else {
+            format!("The {what} could not be read.")
+        };
+        ApiError::bad_request(ErrorCode::InvalidRequest, text)
+    })
+}
+
+/// A query string, read like a form. axum's own `Query` would answer a bad one in
+/// plain text; every error of this API is the JSON error shape.
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for QueryParams<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        form_from_bytes(
+            parts.uri.query().unwrap_or_default().as_bytes(),
+            "query string",
+        )
+        .map(QueryParams)
     }
 }
 
@@ -298,5 +359,56 @@ impl FromRequestParts<Arc<App>> for ClientIp {
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|c| c.0.ip()),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proto::tokens::SignInRequest;
+
+    const JSON: Option<&str> = Some("application/json");
+    const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
+
+    #[test]
+    fn a_wrong_content_type_is_a_415_whatever_the_body() {
+        for ct in [None, Some("text/plain"), FORM] {
+            let e = parse_json::<SignInRequest>(ct, b"{}")
+                .err()
+                .map(|e| e.status);
+            assert_eq!(e, Some(StatusCode::UNSUPPORTED_MEDIA_TYPE), "{ct:?}");
+        }
+        let e = parse_form::<crate::http::TokenForm>(JSON, b"").err();
+        assert_eq!(
+            e.map(|e| e.status),
+            Some(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+        );
+    }
+
+    #[test]
+    fn errors_name_the_field_but_never_quote_the_value() {
+        let secret = "hunter2-\u{e9}\"!";
+        for body in [
+            serde_json::json!({"email": "a@b.c", "password": {"x": secret}, "device": {"name": "x"}}),
+            serde_json::json!({"email": [secret], "password": secret, "device": {"name": "x"}}),
+            serde_json::json!({"email": "a@b.c", "password": secret, "device": secret}),
+        ] {
+            let Err(e) = parse_json::<SignInRequest>(JSON, body.to_string().as_bytes()) else {
+                panic!("accepted: {body}");
+            };
+            assert_eq!(e.code, ErrorCode::InvalidRequest);
+            assert!(!e.description.contains("hunter2"), "{}", e.description);
+        }
+        let form = format!(
+            "refresh_token={}",
+            form_urlencoded::byte_serialize(secret.as_bytes()).collect::<String>()
+        );
+        let Err(e) = parse_form::<crate::http::TokenForm>(FORM, form.as_bytes()) else {
+            panic!("accepted: {form}");
+        };
+        assert_eq!(
+            e.description,
+            "The form is missing a parameter: missing field `grant_type`."
+        );
     }
 }

@@ -2,7 +2,7 @@
 
 mod error;
 mod events;
-mod extract;
+pub mod extract;
 pub mod listener;
 mod openapi;
 mod openapi_account;
@@ -12,7 +12,8 @@ pub mod web;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::extract::rejection::PathRejection;
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{HeaderValue, Request, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, patch, post};
@@ -30,7 +31,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::trace::TraceLayer;
 
 pub use error::{ApiError, chain as error_chain};
-use extract::{Bearer, ClientIp, FormBody, JsonBody, MAX_BODY_BYTES, ResourceServerAuth};
+use extract::{
+    Bearer, ClientIp, FormBody, JsonBody, MAX_BODY_BYTES, QueryParams, ResourceServerAuth,
+};
 
 use crate::app::App;
 
@@ -259,7 +262,7 @@ struct ListQuery {
 async fn list_sessions(
     State(app): State<Arc<App>>,
     Bearer(caller): Bearer,
-    Query(q): Query<ListQuery>,
+    QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<Response, ApiError> {
     let signed_out = match q.include.as_deref() {
         None | Some("") => false,
@@ -289,10 +292,10 @@ async fn sign_in_second_step(
 async fn wipe_receipt(
     State(app): State<Arc<App>>,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     JsonBody(req): JsonBody<WipeReceipt>,
 ) -> Result<StatusCode, ApiError> {
-    let id = session_id(&id)?;
+    let id = session_id(id)?;
     app.wipe_receipt(id, req.refresh_token.expose(), ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -345,21 +348,23 @@ async fn two_step_disable(
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// A session id from the path. Anything that is not a UUID cannot be one of the
-/// caller's sessions, so it gets the same 404 as an unknown id.
-fn session_id(raw: &str) -> Result<SessionId, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::from(crate::app::AppError::NotFound))
+/// A session id from the path. Anything that is not a UUID (undecodable percent
+/// escapes included) cannot be one of the caller's sessions, so it gets the same 404
+/// as an unknown id.
+fn session_id(raw: Result<Path<String>, PathRejection>) -> Result<SessionId, ApiError> {
+    raw.ok()
+        .and_then(|Path(raw)| raw.parse().ok())
+        .ok_or_else(|| ApiError::from(crate::app::AppError::NotFound))
 }
 
 async fn rename_session(
     State(app): State<Arc<App>>,
     Bearer(caller): Bearer,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
     JsonBody(req): JsonBody<RenameRequest>,
 ) -> Result<Response, ApiError> {
-    let id = session_id(&id)?;
+    let id = session_id(id)?;
     let info = app
         .rename_session(&caller, id, &req.device.name, ip)
         .await?;
@@ -370,9 +375,9 @@ async fn delete_session(
     State(app): State<Arc<App>>,
     Bearer(caller): Bearer,
     ClientIp(ip): ClientIp,
-    Path(id): Path<String>,
+    id: Result<Path<String>, PathRejection>,
 ) -> Result<StatusCode, ApiError> {
-    let id = session_id(&id)?;
+    let id = session_id(id)?;
     app.delete_session(&caller, id, ip).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -394,8 +399,9 @@ async fn activity(
     Ok(no_store(StatusCode::OK, app.activity(&caller).await?))
 }
 
+/// The form of `POST /oauth/token`.
 #[derive(Deserialize)]
-struct TokenForm {
+pub struct TokenForm {
     grant_type: String,
     refresh_token: Option<String>,
 }
@@ -424,8 +430,9 @@ async fn token(
     Ok(no_store(StatusCode::OK, tokens))
 }
 
+/// The form of `POST /oauth/revoke` and `POST /oauth/introspect`.
 #[derive(Deserialize)]
-struct TokenParam {
+pub struct TokenParam {
     token: Option<String>,
     #[allow(dead_code)] // accepted per RFC 7009 §2.1; the token's form tells its type
     token_type_hint: Option<String>,

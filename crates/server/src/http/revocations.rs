@@ -5,7 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event as SseEvent, KeepAlive, Sse};
 use axum::response::{IntoResponse, Response};
@@ -16,7 +16,7 @@ use serde::Deserialize;
 use tokio::sync::broadcast;
 
 use super::error::ApiError;
-use super::extract::ResourceServerAuth;
+use super::extract::{QueryParams, ResourceServerAuth};
 use crate::app::App;
 use crate::store::FeedEntry;
 
@@ -25,22 +25,27 @@ pub struct After {
     after: Option<String>,
 }
 
+/// A cursor as this server gives them out: a decimal feed position (18 digits always
+/// fit), or nothing for "from the start". The OpenAPI document says the same.
 fn parse_cursor(raw: Option<&str>) -> Result<i64, ApiError> {
-    match raw.map(str::trim) {
+    match raw {
         None | Some("") => Ok(0),
-        Some(c) => c.parse::<i64>().ok().filter(|c| *c >= 0).ok_or_else(|| {
-            ApiError::bad_request(
-                ErrorCode::InvalidRequest,
-                "The cursor is not one this server gave out.",
-            )
-        }),
+        Some(c) => (c.len() <= 18 && c.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| c.parse::<i64>().ok())
+            .flatten()
+            .ok_or_else(|| {
+                ApiError::bad_request(
+                    ErrorCode::InvalidRequest,
+                    "The cursor is not one this server gave out.",
+                )
+            }),
     }
 }
 
 pub async fn page(
     State(app): State<Arc<App>>,
     _rs: ResourceServerAuth,
-    Query(q): Query<After>,
+    QueryParams(q): QueryParams<After>,
 ) -> Result<Json<RevocationsPage>, ApiError> {
     let after = parse_cursor(q.after.as_deref())?;
     Ok(Json(app.revocations_page(after).await?))
@@ -50,7 +55,7 @@ pub async fn stream(
     State(app): State<Arc<App>>,
     _rs: ResourceServerAuth,
     headers: HeaderMap,
-    Query(q): Query<After>,
+    QueryParams(q): QueryParams<After>,
 ) -> Result<Response, ApiError> {
     // Subscribe first, then read the backlog: nothing falls between the two.
     let rx = app.subscribe_revocations();

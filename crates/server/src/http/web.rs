@@ -15,7 +15,7 @@
 
 use std::sync::Arc;
 
-use axum::extract::{Query, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
@@ -28,7 +28,7 @@ use proto::error::ErrorCode;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{ClientIp, JsonBody};
+use super::extract::{ClientIp, JsonBody, QueryParams};
 use crate::app::{App, AppError, WebLogin};
 
 /// The session cookie, and the path it is sent on.
@@ -309,7 +309,7 @@ struct NoticeQuery {
 async fn notice(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    Query(q): Query<NoticeQuery>,
+    QueryParams(q): QueryParams<NoticeQuery>,
 ) -> Result<Response, ApiError> {
     let Some(cookie) = read_cookie(&headers, SESSION_COOKIE) else {
         return Ok(StatusCode::NO_CONTENT.into_response());
