@@ -1,9 +1,11 @@
 //! `session-manager`: the desktop app. `--server URL` names the session server to
-//! sign in to (remembered after the first sign-in).
+//! sign in to (remembered after the first sign-in); `--hidden` starts it in the tray
+//! without a window (how "Start at login" starts it).
 
 use anyhow::Context as _;
 use clap::Parser;
 use client::{Options, SessionManager};
+use tauri::Manager;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -15,6 +17,10 @@ struct Args {
     /// The session server, e.g. https://sessions.example.com (default: the one last used).
     #[arg(long, env = "SESSION_MANAGER_SERVER")]
     server: Option<String>,
+    /// Start without a window, watching from the tray (as at login). Starting the app
+    /// again opens the window.
+    #[arg(long)]
+    hidden: bool,
 }
 
 fn main() -> anyhow::Result<()> {
@@ -34,10 +40,28 @@ fn main() -> anyhow::Result<()> {
         app_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         ..Options::default()
     })?;
-    app::builder(
-        tauri::Builder::default(),
+    // One app per desktop session: a second start hands its arguments to the running
+    // one (which opens its window) and exits. Registered first, so that a second start
+    // stops before anything else begins.
+    let single = tauri_plugin_single_instance::init(|app, argv, _cwd| {
+        app::window::started_again(app, &argv);
+    });
+    let app = app::builder(
+        tauri::Builder::default().plugin(single),
         app::AppContext::new(manager, server),
     )
-    .run(tauri::generate_context!())
-    .context("the app stopped with an error")
+    .build(tauri::generate_context!())
+    .context("the app could not start")?;
+
+    let has_tray = app::tray::install(app.handle());
+    if args.hidden {
+        if !has_tray {
+            tracing::warn!("started hidden without a tray: start the app again to open it");
+        }
+        app.state::<app::window::Lifecycle>().started_hidden();
+    } else {
+        app::window::open(app.handle()).context("could not open the window")?;
+    }
+    app.run(app::window::on_run_event);
+    Ok(())
 }

@@ -58,9 +58,10 @@ impl App {
         let mut app = app::builder(mock_builder(), context)
             .build(tauri::generate_context!())
             .unwrap();
-        // One turn of the event loop runs what the real start runs: the windows of
-        // tauri.conf.json are opened and the app's setup (the event bridge) starts.
-        // Called once, so its busy-loop deprecation does not apply.
+        // What the real start runs: the app's setup (the event bridge) has started in
+        // `build`; the window of tauri.conf.json is opened, and one turn of the event
+        // loop lets it come up. Called once, so its busy-loop deprecation does not apply.
+        app::window::open(app.handle()).unwrap();
         #[allow(deprecated)]
         app.run_iteration(|_, _| {});
         let main = app
