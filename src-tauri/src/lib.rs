@@ -134,6 +134,11 @@ impl AppContext {
         }
     }
 
+    /// No window at start: the first one opened is timed as a reopening.
+    pub(crate) fn started_without_window(&self) {
+        *self.opening.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
     /// How long the window took to show its first screen, logged once per window: at
     /// start what a user waits for, and what `app-bench` reads to time a start (and a
     /// reopening from the tray) without a WebDriver.

@@ -73,8 +73,8 @@ impl LoginItem {
 mod imp {
     use super::*;
 
-    /// The file's name: the app's identifier, so it never collides with another app's.
-    const FILE_NAME: &str = "dev.session-manager.desktop.desktop";
+    /// The file's name: the program's, as its desktop entry and icon are named.
+    const FILE_NAME: &str = "session-manager.desktop";
 
     pub struct LoginItem {
         file: PathBuf,
@@ -224,7 +224,7 @@ mod tests {
         let entry = std::fs::read_to_string(
             config
                 .path()
-                .join("autostart/dev.session-manager.desktop.desktop"),
+                .join("autostart/session-manager.desktop"),
         )
         .unwrap();
         assert!(entry.starts_with("[Desktop Entry]\n"), "{entry}");
@@ -245,7 +245,7 @@ mod tests {
         item.set_enabled(true).unwrap();
         let file = config
             .path()
-            .join("autostart/dev.session-manager.desktop.desktop");
+            .join("autostart/session-manager.desktop");
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, format!("{text}Hidden=true\n")).unwrap();
         assert!(!item.is_enabled().unwrap());

@@ -5,7 +5,6 @@
 use anyhow::Context as _;
 use clap::Parser;
 use client::{Options, SessionManager};
-use tauri::Manager;
 
 #[derive(Parser, Debug)]
 #[command(
@@ -58,7 +57,7 @@ fn main() -> anyhow::Result<()> {
         if !has_tray {
             tracing::warn!("started hidden without a tray: start the app again to open it");
         }
-        app.state::<app::window::Lifecycle>().started_hidden();
+        app::window::start_hidden(app.handle());
     } else {
         app::window::open(app.handle()).context("could not open the window")?;
     }

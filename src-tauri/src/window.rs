@@ -25,11 +25,13 @@ pub struct Lifecycle {
     keep_running: AtomicBool,
 }
 
-impl Lifecycle {
-    /// Started hidden: the app runs without a window from the start.
-    pub fn started_hidden(&self) {
-        self.keep_running.store(true, Ordering::Relaxed);
-    }
+/// Started hidden (`--hidden`): the app runs without a window from the start, and
+/// the first window it opens is a reopening, not the start.
+pub fn start_hidden<R: Runtime>(app: &AppHandle<R>) {
+    app.state::<Lifecycle>()
+        .keep_running
+        .store(true, Ordering::Relaxed);
+    app.state::<AppContext>().started_without_window();
 }
 
 /// Shows the window: the one there is, brought to the front, or a new one.
@@ -45,9 +47,8 @@ pub fn open<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
         .windows
         .iter()
         .find(|w| w.label == MAIN_WINDOW)
-        .ok_or_else(|| {
-            tauri::Error::WindowNotFound // tauri.conf.json always has it; a test checks
-        })?
+        // tauri.conf.json has it (the command tests open it this way).
+        .ok_or(tauri::Error::WindowNotFound)?
         .clone();
     app.state::<AppContext>().window_opening();
     let window = WebviewWindowBuilder::from_config(app, &config)?.build()?;

@@ -61,7 +61,10 @@ fn bus_name_owned(name: &str) -> bool {
 }
 
 /// Openbox on the display: windows get the close button a person would press.
-pub struct WindowManager(Child);
+pub struct WindowManager {
+    /// Runs as long as this value lives (killed on drop).
+    _openbox: Child,
+}
 
 impl WindowManager {
     pub async fn start() -> anyhow::Result<Self> {
@@ -74,7 +77,7 @@ impl WindowManager {
                 .is_ok_and(|o| o.status.success())
         })
         .await?;
-        Ok(Self(wm))
+        Ok(Self { _openbox: wm })
     }
 
     /// Whether a window titled `title` is on the display.
@@ -126,10 +129,9 @@ impl Tray {
         Ok(Self(tray))
     }
 
-    /// The items registered with the tray's watcher, as `dbus-send` prints them
-    /// (libayatana-appindicator's are `…/org/ayatana/NotificationItem/…`).
-    pub fn items() -> String {
-        std::process::Command::new("dbus-send")
+    /// How many icons are registered with the tray's watcher.
+    pub fn icons() -> usize {
+        let reply = std::process::Command::new("dbus-send")
             .args([
                 "--session",
                 "--print-reply",
@@ -141,7 +143,12 @@ impl Tray {
             ])
             .output()
             .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        // `variant array [ string ":1.10" … ]`: one string per icon.
+        reply
+            .lines()
+            .filter(|l| l.trim_start().starts_with("string \""))
+            .count()
     }
 
     pub async fn stop(mut self) {
@@ -178,6 +185,7 @@ impl App {
         let echo = std::env::var_os("E2E_APP_LOGS").is_some();
         tokio::spawn(async move {
             while let Ok(Some(line)) = lines.next_line().await {
+                let line = strip_ansi(&line);
                 if echo {
                     eprintln!("  app | {line}");
                 }
@@ -243,6 +251,25 @@ impl App {
     pub async fn stop(mut self) {
         let _ = self.child.kill().await;
     }
+}
+
+/// A log line without terminal colour codes, so that its fields can be read.
+pub fn strip_ansi(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            // CSI: ESC [ parameters final-byte
+            for c in chars.by_ref() {
+                if c.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }
 
 /// The value of `name=` in a log line (`screen="devices"` → `devices`).

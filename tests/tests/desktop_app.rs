@@ -220,6 +220,31 @@ async fn the_desktop_app_end_to_end() {
         Some("revoked")
     );
     save_screenshot(&app, "activity.png").await;
+
+    // Settings: "Start at login" writes the desktop's autostart entry, which starts
+    // this app hidden in the tray; switched off, the entry goes.
+    app.click("settings-tab").await.unwrap();
+    let enabled_box = format!("{}:not([disabled])", id("start-at-login"));
+    app.wait_visible(&enabled_box).await.unwrap().click().await.unwrap();
+    let entry = config.path().join("autostart/session-manager.desktop");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !entry.exists() {
+        assert!(std::time::Instant::now() < deadline, "no autostart entry");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(
+        text.contains(&format!("\nExec={} --hidden\n", app_binary().display())),
+        "the entry starts this app hidden: {text}"
+    );
+    save_screenshot(&app, "settings.png").await;
+    app.wait_visible(&enabled_box).await.unwrap().click().await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while entry.exists() {
+        assert!(std::time::Instant::now() < deadline, "the autostart entry stayed");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     app.click("devices-tab").await.unwrap();
     app.wait_devices(3).await.unwrap();
 
@@ -318,7 +343,7 @@ async fn with_its_window_closed_the_app_keeps_watching_from_the_tray() {
         .unwrap();
     assert_eq!(desktop::log_field(&painted, "screen"), Some("devices"));
     desktop::wait_until("the app's icon in the tray", APP_TIMEOUT, || {
-        Tray::items().contains("/org/ayatana/NotificationItem")
+        Tray::icons() == 1
     })
     .await
     .unwrap();

@@ -6,7 +6,7 @@
 //! scripts/package deb && apt-get install ./target/release/bundle/deb/*.deb
 //! scripts/with-secret-service xvfb-run -a cargo test -p session-e2e --test installed_app -- --ignored
 //! ```
-//! `INSTALLED_APP` names another binary than `/usr/bin/session-manager`.
+//! `E2E_APP` names another binary than `/usr/bin/session-manager`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -19,7 +19,7 @@ use testkit::TestServer;
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs the .deb installed: scripts/test installs it, runs this with --ignored, removes it"]
 async fn the_installed_app_starts_and_paints_its_sign_in_screen() {
-    let binary = std::env::var_os("INSTALLED_APP")
+    let binary = std::env::var_os("E2E_APP")
         .map(PathBuf::from)
         .unwrap_or_else(|| PathBuf::from("/usr/bin/session-manager"));
     assert!(

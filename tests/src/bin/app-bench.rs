@@ -55,31 +55,6 @@ struct Sample {
     processes: usize,
 }
 
-/// Drops terminal colour codes, so the log line's fields can be read.
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters final-byte
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
-    let start = line.find(&format!(" {name}="))? + name.len() + 2;
-    let rest = &line[start..];
-    Some(rest.split_whitespace().next()?.trim_matches('"'))
-}
-
 /// One start as a person starts it: spawned directly, timed until the app logs that
 /// its first screen is painted; then the memory of its processes.
 async fn start_direct(xdg: &Path, server: &str, devices: Option<usize>) -> anyhow::Result<Sample> {
@@ -108,15 +83,15 @@ async fn start_direct(xdg: &Path, server: &str, devices: Option<usize>) -> anyho
     };
     let painted = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await? {
-            let line = strip_ansi(&line);
+            let line = desktop::strip_ansi(&line);
             if std::env::var_os("APP_BENCH_VERBOSE").is_some() {
                 eprintln!("  {:>5} ms | {line}", launched.elapsed().as_millis());
             }
             if !line.contains("first screen painted") {
                 continue;
             }
-            let screen = field(&line, "screen").unwrap_or_default();
-            let rows: usize = field(&line, "rows")
+            let screen = desktop::log_field(&line, "screen").unwrap_or_default();
+            let rows: usize = desktop::log_field(&line, "rows")
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
             anyhow::ensure!(
