@@ -10,8 +10,8 @@ use tauri::State;
 
 use crate::AppContext;
 use crate::ipc::{
-    AppError, AppState, Args, CommandResult, DeviceArgs, FirstPaintArgs, RenameDeviceArgs,
-    Revoked, SignInArgs, StartAtLogin, StartAtLoginArgs,
+    AppError, AppState, Args, CommandResult, DeviceArgs, FirstPaintArgs, RenameDeviceArgs, Revoked,
+    SignInArgs, StartAtLogin, StartAtLoginArgs,
 };
 
 /// The signed-in session this window shows (`not_signed_in` if none).

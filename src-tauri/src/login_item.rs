@@ -221,12 +221,9 @@ mod tests {
 
         item.set_enabled(true).unwrap();
         assert!(item.is_enabled().unwrap());
-        let entry = std::fs::read_to_string(
-            config
-                .path()
-                .join("autostart/session-manager.desktop"),
-        )
-        .unwrap();
+        let entry =
+            std::fs::read_to_string(config.path().join("autostart/session-manager.desktop"))
+                .unwrap();
         assert!(entry.starts_with("[Desktop Entry]\n"), "{entry}");
         assert!(
             entry.contains("\nExec=/usr/bin/session-manager --hidden\n"),
@@ -243,9 +240,7 @@ mod tests {
         let config = tempfile::tempdir().unwrap();
         let item = LoginItem::xdg(config.path(), Path::new("/usr/bin/session-manager"));
         item.set_enabled(true).unwrap();
-        let file = config
-            .path()
-            .join("autostart/session-manager.desktop");
+        let file = config.path().join("autostart/session-manager.desktop");
         let text = std::fs::read_to_string(&file).unwrap();
         std::fs::write(&file, format!("{text}Hidden=true\n")).unwrap();
         assert!(!item.is_enabled().unwrap());
@@ -253,7 +248,10 @@ mod tests {
 
     #[test]
     fn a_path_with_spaces_or_quotes_survives_the_exec_line() {
-        assert_eq!(exec_arg("/opt/Session Manager/app"), "\"/opt/Session Manager/app\"");
+        assert_eq!(
+            exec_arg("/opt/Session Manager/app"),
+            "\"/opt/Session Manager/app\""
+        );
         assert_eq!(exec_arg("/a/\"b\"/$c"), "\"/a/\\\\\"b\\\\\"/\\\\$c\"");
         assert_eq!(exec_arg("/a/100%"), "\"/a/100%%\"");
         assert_eq!(exec_arg("--hidden"), "--hidden");

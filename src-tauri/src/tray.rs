@@ -52,7 +52,13 @@ pub fn install<R: Runtime>(app: &AppHandle<R>) -> bool {
 
 fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     let status = MenuItem::with_id(app, "status", "Session Manager", false, None::<&str>)?;
-    let sign_out = MenuItem::with_id(app, SIGN_OUT, "Sign out of this device", false, None::<&str>)?;
+    let sign_out = MenuItem::with_id(
+        app,
+        SIGN_OUT,
+        "Sign out of this device",
+        false,
+        None::<&str>,
+    )?;
     let menu = Menu::with_items(
         app,
         &[

@@ -93,7 +93,11 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
         }
         WindowEvent::Destroyed => {
             tracing::debug!("window and web view destroyed");
-            if app.state::<Lifecycle>().keep_running.load(Ordering::Relaxed) {
+            if app
+                .state::<Lifecycle>()
+                .keep_running
+                .load(Ordering::Relaxed)
+            {
                 #[cfg(target_os = "linux")]
                 end_network_process();
             }
@@ -108,7 +112,10 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     if let RunEvent::ExitRequested {
         code: None, api, ..
     } = event
-        && app.state::<Lifecycle>().keep_running.load(Ordering::Relaxed)
+        && app
+            .state::<Lifecycle>()
+            .keep_running
+            .load(Ordering::Relaxed)
     {
         api.prevent_exit();
     }
@@ -126,7 +133,11 @@ fn end_network_process() {
         return;
     };
     for entry in procs.flatten() {
-        let Some(pid) = entry.file_name().to_str().and_then(|s| s.parse::<i32>().ok()) else {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|s| s.parse::<i32>().ok())
+        else {
             continue;
         };
         let is_ours = parent_of(pid) == Some(me)
@@ -139,7 +150,10 @@ fn end_network_process() {
             continue;
         };
         match rustix::process::kill_process(pid, rustix::process::Signal::TERM) {
-            Ok(()) => tracing::debug!(pid = pid.as_raw_nonzero().get(), "ended WebKit's network process"),
+            Ok(()) => tracing::debug!(
+                pid = pid.as_raw_nonzero().get(),
+                "ended WebKit's network process"
+            ),
             Err(e) => tracing::warn!(error = %e, "could not end WebKit's network process"),
         }
     }

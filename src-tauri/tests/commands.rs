@@ -72,8 +72,8 @@ impl App {
             config.path(),
             std::path::Path::new("/usr/bin/session-manager"),
         );
-        let context = app::AppContext::new(manager, server.map(str::to_string))
-            .with_login_item(login_item);
+        let context =
+            app::AppContext::new(manager, server.map(str::to_string)).with_login_item(login_item);
         let mut app = app::builder(mock_builder(), context)
             .build(tauri::generate_context!())
             .unwrap();
@@ -503,7 +503,8 @@ async fn start_at_login_adds_and_removes_the_autostart_entry() {
     );
 
     assert_eq!(
-        app.ok("set_start_at_login", json!({"enabled": false})).await,
+        app.ok("set_start_at_login", json!({"enabled": false}))
+            .await,
         json!({"enabled": false})
     );
     assert!(!entry.exists());

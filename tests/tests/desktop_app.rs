@@ -225,7 +225,12 @@ async fn the_desktop_app_end_to_end() {
     // this app hidden in the tray; switched off, the entry goes.
     app.click("settings-tab").await.unwrap();
     let enabled_box = format!("{}:not([disabled])", id("start-at-login"));
-    app.wait_visible(&enabled_box).await.unwrap().click().await.unwrap();
+    app.wait_visible(&enabled_box)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let entry = config.path().join("autostart/session-manager.desktop");
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while !entry.exists() {
@@ -238,10 +243,18 @@ async fn the_desktop_app_end_to_end() {
         "the entry starts this app hidden: {text}"
     );
     save_screenshot(&app, "settings.png").await;
-    app.wait_visible(&enabled_box).await.unwrap().click().await.unwrap();
+    app.wait_visible(&enabled_box)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while entry.exists() {
-        assert!(std::time::Instant::now() < deadline, "the autostart entry stayed");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the autostart entry stayed"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 
@@ -331,12 +344,8 @@ async fn with_its_window_closed_the_app_keeps_watching_from_the_tray() {
     // A desktop with a window manager and a tray; the app starts signed in.
     let wm = WindowManager::start().await.unwrap();
     let tray = Tray::start().await.unwrap();
-    let mut app = desktop::App::start(
-        &app_binary(),
-        &["--server", server.url()],
-        config.path(),
-    )
-    .unwrap();
+    let mut app =
+        desktop::App::start(&app_binary(), &["--server", server.url()], config.path()).unwrap();
     let painted = app
         .wait_logged("first screen painted", 0, APP_TIMEOUT)
         .await
@@ -358,7 +367,10 @@ async fn with_its_window_closed_the_app_keeps_watching_from_the_tray() {
     })
     .await
     .unwrap_or_else(|e| panic!("{e}: {:?} still run", app.webkit_processes()));
-    assert!(!WindowManager::has_window(WINDOW_TITLE), "the window is gone");
+    assert!(
+        !WindowManager::has_window(WINDOW_TITLE),
+        "the window is gone"
+    );
     assert!(app.running(), "the app still runs, in the tray");
     assert!(keychain_holds_this_device(server.url()).await);
 
@@ -415,12 +427,8 @@ async fn without_a_tray_closing_the_window_quits() {
     let server = TestServer::start().await;
     let config = tempfile::tempdir().unwrap();
     let wm = WindowManager::start().await.unwrap();
-    let mut app = desktop::App::start(
-        &app_binary(),
-        &["--server", server.url()],
-        config.path(),
-    )
-    .unwrap();
+    let mut app =
+        desktop::App::start(&app_binary(), &["--server", server.url()], config.path()).unwrap();
     app.wait_logged("first screen painted", 0, APP_TIMEOUT)
         .await
         .unwrap();

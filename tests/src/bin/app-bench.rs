@@ -306,7 +306,9 @@ async fn measure_tray(runs: usize) -> anyhow::Result<()> {
     );
     let reopen_app = median(samples.iter().map(|s| s.reopen_app_ms).collect());
     println!();
-    println!("| 4 devices (median of {runs}) | total RSS | vs window open | total PSS | vs window open | processes |");
+    println!(
+        "| 4 devices (median of {runs}) | total RSS | vs window open | total PSS | vs window open | processes |"
+    );
     println!("| --- | --- | --- | --- | --- | --- |");
     println!(
         "| window open | {open_rss:.1} MB | 1.00× | {open_pss:.1} MB | 1.00× | {} |",
