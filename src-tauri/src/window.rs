@@ -1,10 +1,11 @@
 //! The window comes and goes; the app stays.
 //!
-//! Closing the window destroys it, web view and all (WebKit's web and network
-//! processes end with it), and, if the desktop has a tray to show the app in, the app
-//! keeps running there: the client keeps the account's event stream open, so a sign-out
-//! from elsewhere still wipes the keychain entry and notifies at once. "Open" in the
-//! tray, or starting the app again, makes a new window from `tauri.conf.json`.
+//! Closing the window destroys it, web view and all, and, if the desktop has a tray to
+//! show the app in, the app keeps running there: on Linux it then starts over as itself,
+//! hidden, in the same process (see [`start_over_hidden`]: WebKit's processes and what
+//! the web view loaded go), and the client opens the account's event stream again, so a
+//! sign-out from elsewhere still wipes the keychain entry and notifies at once. "Open"
+//! in the tray, or starting the app again, makes a new window from `tauri.conf.json`.
 //!
 //! Without a tray host (no StatusNotifierItem watcher on the session bus, as under a
 //! bare X server or GNOME without the AppIndicator extension), closing the window
@@ -98,8 +99,21 @@ pub fn on_window_event<R: Runtime>(window: &Window<R>, event: &WindowEvent) {
                 .keep_running
                 .load(Ordering::Relaxed)
             {
+                // Once GTK has finished with the window: its destruction reaches the
+                // display server on the loop's next turns, and an `exec` now would
+                // leave the window on screen.
                 #[cfg(target_os = "linux")]
-                end_network_process();
+                {
+                    let app = app.clone();
+                    std::thread::spawn(move || {
+                        std::thread::sleep(std::time::Duration::from_millis(300));
+                        let on_main = app.clone();
+                        if let Err(e) = app.run_on_main_thread(move || start_over_hidden(&on_main))
+                        {
+                            tracing::warn!(error = %e, "cannot start over hidden; staying as is");
+                        }
+                    });
+                }
             }
         }
         _ => {}
@@ -121,40 +135,92 @@ pub fn on_run_event<R: Runtime>(app: &AppHandle<R>, event: RunEvent) {
     }
 }
 
-/// WebKitGTK keeps its network process for as long as its web context lives, and Tauri
-/// keeps the web context for the app's whole life on Linux (so that a later web view
-/// shares the process: tauri-apps/tauri#14626). With the window gone that is some
-/// 60 MB held for nothing while the app watches from the tray, so the app ends its own
-/// network process once no web view is left; WebKit starts a new one with the next.
+/// Linux: with the window gone, the app starts over as itself, hidden, in the same
+/// process (`exec`: the pid, the session's bookkeeping and the log stay).
+///
+/// Destroying the web view is not enough to make the app light: WebKitGTK keeps its
+/// network process for the life of the web context (which Tauri keeps for the app's
+/// life on Linux, tauri-apps/tauri#14626), and a process that has shown a web view
+/// keeps the GL stack and WebKit's state it loaded for it (under Mesa's software GL
+/// here, some 90 MB). Started hidden, the app never loads them. What the process held
+/// in memory is not needed: the client keeps everything that matters in the keychain
+/// and its config file (a refresh cut short is a retry within the server's grace
+/// window). WebKit's helpers are ended first: they would outlive the old image. A
+/// second start in the moment this takes starts a second instance; nothing worse.
 #[cfg(target_os = "linux")]
-fn end_network_process() {
-    let me = std::process::id();
-    let Ok(procs) = std::fs::read_dir("/proc") else {
-        return;
-    };
-    for entry in procs.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|s| s.parse::<i32>().ok())
-        else {
-            continue;
-        };
-        let is_ours = parent_of(pid) == Some(me)
-            && std::fs::read_link(entry.path().join("exe"))
-                .is_ok_and(|exe| exe.file_name().is_some_and(|n| n == "WebKitNetworkProcess"));
-        if !is_ours {
-            continue;
+fn start_over_hidden<R: Runtime>(app: &AppHandle<R>) {
+    use std::os::unix::process::CommandExt as _;
+
+    if app.get_webview_window(MAIN_WINDOW).is_some()
+        || !app
+            .state::<Lifecycle>()
+            .keep_running
+            .load(Ordering::Relaxed)
+    {
+        return; // reopened meanwhile
+    }
+    let exe = match std::env::current_exe() {
+        Ok(exe) => exe,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot start over hidden; staying as is");
+            return;
         }
-        let Some(pid) = rustix::process::Pid::from_raw(pid) else {
-            continue;
-        };
-        match rustix::process::kill_process(pid, rustix::process::Signal::TERM) {
-            Ok(()) => tracing::debug!(
-                pid = pid.as_raw_nonzero().get(),
-                "ended WebKit's network process"
-            ),
-            Err(e) => tracing::warn!(error = %e, "could not end WebKit's network process"),
+    };
+    let mut command = std::process::Command::new(exe);
+    command.arg(crate::login_item::HIDDEN_ARG);
+    if let Some(server) = app.state::<AppContext>().server() {
+        command.arg("--server").arg(server);
+    }
+    tracing::info!("starting over hidden, without the window's weight");
+    // The tray icon and the plugins' resources go the orderly way first.
+    app.cleanup_before_exit();
+    end_webkit_helpers();
+    // Sends what GTK still has queued to the display server.
+    if let Some(display) = gdk::Display::default() {
+        display.flush();
+    }
+    // `exec` returns only when it failed (a binary replaced by an upgrade since it
+    // started, say): then the app stays as it is, heavier but watching.
+    let e = command.exec();
+    tracing::warn!(error = %e, "could not start over hidden; staying as is");
+}
+
+/// Ends WebKit's web and network processes below this one, and reaps them (the image
+/// that follows would not know them as its children).
+#[cfg(target_os = "linux")]
+fn end_webkit_helpers() {
+    use rustix::process::{Pid, Signal, WaitOptions, kill_process, waitpid};
+
+    let me = std::process::id();
+    let helpers: Vec<Pid> = std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| {
+            let pid: i32 = entry.file_name().to_str()?.parse().ok()?;
+            let exe = std::fs::read_link(entry.path().join("exe")).ok()?;
+            let webkit = exe.file_name()?.to_str()?.starts_with("WebKit");
+            (webkit && parent_of(pid) == Some(me)).then(|| Pid::from_raw(pid))?
+        })
+        .collect();
+    for &pid in &helpers {
+        let _ = kill_process(pid, Signal::TERM);
+    }
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(2);
+    for pid in helpers {
+        loop {
+            match waitpid(Some(pid), WaitOptions::NOHANG) {
+                // Reaped, or reaped already by GLib's child watch.
+                Ok(Some(_)) | Err(_) => break,
+                Ok(None) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(20));
+                }
+                Ok(None) => {
+                    let _ = kill_process(pid, Signal::KILL);
+                    let _ = waitpid(Some(pid), WaitOptions::empty());
+                    break;
+                }
+            }
         }
     }
 }
