@@ -39,12 +39,13 @@ fn main() -> anyhow::Result<()> {
         app_version: Some(env!("CARGO_PKG_VERSION").to_string()),
         ..Options::default()
     })?;
-    // One app per desktop session: a second start hands its arguments to the running
-    // one (which opens its window) and exits. Registered first, so that a second start
-    // stops before anything else begins.
-    let single = tauri_plugin_single_instance::init(|app, argv, _cwd| {
-        app::window::started_again(app, &argv);
-    });
+    // One app per desktop session and configuration directory: a second start hands
+    // its arguments to the running one (which opens its window) and exits. Registered
+    // first, so that a second start stops before anything else begins.
+    let single = tauri_plugin_single_instance::Builder::new()
+        .callback(|app, argv, _cwd| app::window::started_again(app, &argv))
+        .dbus_id(instance_name())
+        .build();
     let app = app::builder(
         tauri::Builder::default().plugin(single),
         app::AppContext::new(manager, server),
@@ -63,4 +64,26 @@ fn main() -> anyhow::Result<()> {
     }
     app.run(app::window::on_run_event);
     Ok(())
+}
+
+/// The name the running app holds on the session bus. An app started with a
+/// configuration directory of its own (`XDG_CONFIG_HOME`: the demo of `scripts/run`,
+/// the tests) is another profile, and runs beside the person's own app.
+fn instance_name() -> String {
+    const APP: &str = "dev.session_manager.desktop";
+    let Some(config) = std::env::var_os("XDG_CONFIG_HOME").filter(|c| !c.is_empty()) else {
+        return APP.to_string();
+    };
+    let default = std::env::var_os("HOME").map(|h| std::path::Path::new(&h).join(".config"));
+    if default.as_deref() == Some(std::path::Path::new(&config)) {
+        return APP.to_string();
+    }
+    // FNV-1a: a short name element that stays the same from build to build.
+    let hash = config
+        .as_encoded_bytes()
+        .iter()
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("{APP}.profile_{hash:016x}")
 }
