@@ -159,8 +159,14 @@ fn start_over_hidden<R: Runtime>(app: &AppHandle<R>) {
     {
         return; // reopened meanwhile
     }
+    // A binary replaced by an upgrade since it started reads as "… (deleted)": then the
+    // app stays as it is, heavier but watching.
     let exe = match std::env::current_exe() {
-        Ok(exe) => exe,
+        Ok(exe) if exe.is_file() => exe,
+        Ok(exe) => {
+            tracing::warn!(exe = %exe.display(), "cannot start over hidden; staying as is");
+            return;
+        }
         Err(e) => {
             tracing::warn!(error = %e, "cannot start over hidden; staying as is");
             return;
@@ -179,10 +185,11 @@ fn start_over_hidden<R: Runtime>(app: &AppHandle<R>) {
     if let Some(display) = gdk::Display::default() {
         display.flush();
     }
-    // `exec` returns only when it failed (a binary replaced by an upgrade since it
-    // started, say): then the app stays as it is, heavier but watching.
+    // `exec` returns only when it failed; the tray icon is gone by then, and an app
+    // nobody can see should not linger: it ends, saying why.
     let e = command.exec();
-    tracing::warn!(error = %e, "could not start over hidden; staying as is");
+    tracing::error!(error = %e, "could not start over hidden; quitting");
+    app.exit(1);
 }
 
 /// Ends WebKit's web and network processes below this one, and reaps them (the image
