@@ -39,10 +39,12 @@ ensure_rust() {
 BUILD_PACKAGES=(build-essential pkg-config libssl-dev libdbus-1-dev)
 TEST_PACKAGES=(postgresql dbus dbus-x11 gnome-keyring libsecret-tools)
 
-# The desktop app (Tauri 2 on WebKitGTK) and its end-to-end tests (a real WebKit
-# window under Xvfb, driven through WebKitWebDriver).
-APP_PACKAGES=(libwebkit2gtk-4.1-dev librsvg2-dev)
-E2E_PACKAGES=(xvfb xauth webkit2gtk-driver)
+# The desktop app (Tauri 2 on WebKitGTK; its tray icon through libayatana-appindicator,
+# loaded at run time) and its end-to-end tests: a real WebKit window under Xvfb, driven
+# through WebKitWebDriver, with a window manager (openbox; wmctrl closes windows as a
+# person does) and a system tray (gtk-sni-tray, a StatusNotifierItem host).
+APP_PACKAGES=(libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev)
+E2E_PACKAGES=(xvfb xauth webkit2gtk-driver openbox wmctrl haskell-gtk-sni-tray-utils)
 
 # ensure_node: the UI is built with Node >= 20.19 (Debian 12's own archive has 18):
 # say so plainly if it is missing.

@@ -38,6 +38,10 @@ macro_rules! app_commands {
             /// The first screen is on screen: logged once as the start time
             /// (`session_manager::startup`).
             first_paint(FirstPaintArgs) -> ();
+            /// Whether the app starts at login (hidden, in the tray, watching).
+            start_at_login() -> StartAtLogin;
+            /// Switches starting at login on or off; answers the setting as it now is.
+            set_start_at_login(StartAtLoginArgs) -> StartAtLogin;
         }
     };
 }

@@ -10,8 +10,8 @@ use tauri::State;
 
 use crate::AppContext;
 use crate::ipc::{
-    AppState, Args, CommandResult, DeviceArgs, FirstPaintArgs, RenameDeviceArgs, Revoked,
-    SignInArgs,
+    AppError, AppState, Args, CommandResult, DeviceArgs, FirstPaintArgs, RenameDeviceArgs, Revoked,
+    SignInArgs, StartAtLogin, StartAtLoginArgs,
 };
 
 /// The signed-in session this window shows (`not_signed_in` if none).
@@ -22,7 +22,16 @@ async fn session(ctx: &AppContext) -> CommandResult<Session> {
 /// `AppState` as the client reports it (keychain and config file, no network).
 pub(crate) async fn state(ctx: &AppContext) -> CommandResult<AppState> {
     let status = ctx.manager.status(ctx.server().as_deref()).await?;
-    Ok(AppState::new(status, &Local::now()))
+    let state = AppState::new(status, &Local::now());
+    ctx.state_read(&state);
+    Ok(state)
+}
+
+/// This device's own sign-out (the window's "Sign out", the tray's "Sign out of this
+/// device"): the keychain entry goes at once, the revocation is pending until confirmed.
+pub(crate) async fn sign_out_here(ctx: &AppContext) -> CommandResult<AppState> {
+    session(ctx).await?.logout().await?;
+    state(ctx).await
 }
 
 /// Ids come from the device list; one that is not even an id names no device.
@@ -94,8 +103,7 @@ pub async fn sign_out_everywhere(ctx: State<'_, AppContext>) -> CommandResult<Ap
 
 #[tauri::command]
 pub async fn sign_out(ctx: State<'_, AppContext>) -> CommandResult<AppState> {
-    session(&ctx).await?.logout().await?;
-    state(&ctx).await
+    sign_out_here(&ctx).await
 }
 
 #[tauri::command]
@@ -118,4 +126,35 @@ pub async fn first_paint(
     let Args(args) = args;
     ctx.first_paint(args.screen, args.rows);
     Ok(())
+}
+
+/// "Start at login", as the login item on this machine says.
+fn login_item(ctx: &AppContext) -> CommandResult<&crate::login_item::LoginItem> {
+    ctx.login_item
+        .as_ref()
+        .map_err(|e| AppError::config(format!("Start at login is not available: {e}")))
+}
+
+#[tauri::command]
+pub async fn start_at_login(ctx: State<'_, AppContext>) -> CommandResult<StartAtLogin> {
+    let enabled = login_item(&ctx)?
+        .is_enabled()
+        .map_err(|e| AppError::config(e.to_string()))?;
+    Ok(StartAtLogin { enabled })
+}
+
+#[tauri::command]
+pub async fn set_start_at_login(
+    ctx: State<'_, AppContext>,
+    args: Args<StartAtLoginArgs>,
+) -> CommandResult<StartAtLogin> {
+    let Args(args) = args;
+    let item = login_item(&ctx)?;
+    item.set_enabled(args.enabled)
+        .map_err(|e| AppError::config(e.to_string()))?;
+    tracing::info!(enabled = args.enabled, "start at login");
+    let enabled = item
+        .is_enabled()
+        .map_err(|e| AppError::config(e.to_string()))?;
+    Ok(StartAtLogin { enabled })
 }

@@ -77,7 +77,7 @@ async fn pass_on<R: Runtime>(app: &AppHandle<R>, e: ClientEvent) {
     }
 }
 
-fn emit<R: Runtime, E: AppEvent>(app: &AppHandle<R>, payload: E) {
+pub(crate) fn emit<R: Runtime, E: AppEvent>(app: &AppHandle<R>, payload: E) {
     if let Err(e) = app.emit(E::NAME, payload) {
         tracing::warn!(event = E::NAME, error = %e, "could not emit an event to the web view");
     }

@@ -94,6 +94,18 @@ impl SignedOutNotice {
 #[serde(transparent)]
 pub struct AppError(pub ErrorInfo);
 
+impl AppError {
+    /// A setting of the app's own (not the client's config file) could not be read or
+    /// written: `config_error`, with what went wrong.
+    pub fn config(message: String) -> Self {
+        Self(ErrorInfo {
+            code: client::ErrorCode::ConfigError,
+            message,
+            retry_after_secs: None,
+        })
+    }
+}
+
 impl From<ClientError> for AppError {
     fn from(e: ClientError) -> Self {
         Self(e.to_info())
@@ -186,6 +198,21 @@ pub struct FirstPaintArgs {
     pub screen: Screen,
     /// How many device rows the screen shows.
     pub rows: u32,
+}
+
+/// The answer of `start_at_login` and `set_start_at_login`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct StartAtLogin {
+    /// The app starts, hidden in the tray, when the person logs in.
+    pub enabled: bool,
+}
+
+/// The arguments of `set_start_at_login`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct StartAtLoginArgs {
+    pub enabled: bool,
 }
 
 /// Payload of `devices-changed`.

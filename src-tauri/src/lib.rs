@@ -20,16 +20,19 @@ pub mod commands;
 mod contract;
 pub mod events;
 pub mod ipc;
+pub mod login_item;
+pub mod tray;
+pub mod window;
 
 use std::future::Future;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
 use client::SessionManager;
 use tauri::{Builder, Manager, Runtime, State};
 
-use crate::ipc::{Args, CommandResult};
+use crate::ipc::{AppState, Args, CommandResult};
+use crate::login_item::{LoginItem, LoginItemError};
 
 /// The commands, as `build.rs` declares them to Tauri's ACL and the main window's
 /// capability grants them.
@@ -79,32 +82,105 @@ pub struct AppContext {
     /// The server the app was started with (`--server`), replaced by the one of each
     /// sign-in. `None`: whatever the client remembers as current.
     pub(crate) server: Mutex<Option<String>>,
-    /// When the app started (made at the top of `main`), for the start-time log line.
-    started: Instant,
-    first_paint_logged: AtomicBool,
+    /// "Start at login", or why this machine cannot have it.
+    pub(crate) login_item: Result<LoginItem, LoginItemError>,
+    /// The window being opened, until its page reports its first screen.
+    opening: Mutex<Option<Opening>>,
+    /// Told every `AppState` read (the tray shows it).
+    state_observer: OnceLock<StateObserver>,
+}
+
+pub type StateObserver = Arc<dyn Fn(&AppState) + Send + Sync>;
+
+/// A window on its way to the screen, for the log line that times it.
+#[derive(Clone, Copy)]
+struct Opening {
+    since: Instant,
+    /// The app's start (`false`: reopened from the tray, or by starting it again).
+    start: bool,
 }
 
 impl AppContext {
+    /// The start-time log line counts from here: made at the top of `main`.
     pub fn new(manager: SessionManager, server: Option<String>) -> Self {
         Self {
             manager,
             server: Mutex::new(server),
-            started: Instant::now(),
-            first_paint_logged: AtomicBool::new(false),
+            login_item: LoginItem::for_this_app(),
+            opening: Mutex::new(Some(Opening {
+                since: Instant::now(),
+                start: true,
+            })),
+            state_observer: OnceLock::new(),
         }
     }
 
-    /// How long the first screen took to appear, logged once: what a user waits for
-    /// at start, and what `app-bench` reads to time a start without a WebDriver.
+    /// Uses `item` for "Start at login" (tests: an autostart directory of their own).
+    pub fn with_login_item(mut self, item: LoginItem) -> Self {
+        self.login_item = Ok(item);
+        self
+    }
+
+    /// A new window is being made (the first paint of its page is then logged as a
+    /// reopening).
+    pub(crate) fn window_opening(&self) {
+        let mut opening = self.opening.lock().unwrap_or_else(|p| p.into_inner());
+        // A window opened before the first one painted is still the start.
+        if opening.is_none() {
+            *opening = Some(Opening {
+                since: Instant::now(),
+                start: false,
+            });
+        }
+    }
+
+    /// No window at start: the first one opened is timed as a reopening.
+    pub(crate) fn started_without_window(&self) {
+        *self.opening.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// How long the window took to show its first screen, logged once per window: at
+    /// start what a user waits for, and what `app-bench` reads to time a start (and a
+    /// reopening from the tray) without a WebDriver.
     pub(crate) fn first_paint(&self, screen: ipc::Screen, rows: u32) {
-        if !self.first_paint_logged.swap(true, Ordering::Relaxed) {
+        let Some(opening) = self
+            .opening
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take()
+        else {
+            return;
+        };
+        let ms = opening.since.elapsed().as_millis() as u64;
+        if opening.start {
             tracing::info!(
                 target: "session_manager::startup",
                 screen = screen.as_str(),
                 rows,
-                ms = self.started.elapsed().as_millis() as u64,
+                ms,
                 "first screen painted"
             );
+        } else {
+            tracing::info!(
+                target: "session_manager::reopen",
+                screen = screen.as_str(),
+                rows,
+                ms,
+                "window reopened"
+            );
+        }
+    }
+
+    /// Calls `observer` with every `AppState` read from now on (once: the tray).
+    pub fn observe_state(&self, observer: StateObserver) {
+        if self.state_observer.set(observer).is_err() {
+            tracing::warn!("a second AppState observer was ignored");
+        }
+    }
+
+    pub(crate) fn state_read(&self, state: &AppState) {
+        if let Some(observer) = self.state_observer.get() {
+            observer(state);
         }
     }
 
@@ -130,6 +206,8 @@ pub fn builder<R: Runtime>(builder: Builder<R>, context: AppContext) -> Builder<
     builder
         .plugin(tauri_plugin_notification::init())
         .manage(context)
+        .manage(window::Lifecycle::default())
+        .on_window_event(window::on_window_event)
         .invoke_handler(app_commands!(invoke_handler))
         .setup(|app| {
             let handle = app.handle().clone();

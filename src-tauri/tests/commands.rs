@@ -19,6 +19,19 @@ use testkit::keychain::require_secret_service;
 const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery";
 
+/// Whether `text` holds something token-shaped: a refresh token (`rt_` and its
+/// base64url body; words such as "start_at_login" contain `rt_` too) or a JWT (`eyJ`).
+fn looks_like_a_token(text: &str) -> bool {
+    text.contains("eyJ")
+        || text.match_indices("rt_").any(|(at, _)| {
+            text[at + 3..]
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'-' || *b == b'_')
+                .count()
+                >= 16
+        })
+}
+
 /// The app as the web view sees it: one window, commands in, events out.
 struct App {
     app: tauri::App<MockRuntime>,
@@ -46,13 +59,20 @@ impl App {
             ..Default::default()
         })
         .unwrap();
-        let context = app::AppContext::new(manager, server.map(str::to_string));
+        // "Start at login" writes into the test's own config directory.
+        let login_item = app::login_item::LoginItem::xdg(
+            config.path(),
+            std::path::Path::new("/usr/bin/session-manager"),
+        );
+        let context =
+            app::AppContext::new(manager, server.map(str::to_string)).with_login_item(login_item);
         let mut app = app::builder(mock_builder(), context)
             .build(tauri::generate_context!())
             .unwrap();
-        // One turn of the event loop runs what the real start runs: the windows of
-        // tauri.conf.json are opened and the app's setup (the event bridge) starts.
-        // Called once, so its busy-loop deprecation does not apply.
+        // What the real start runs: the app's setup (the event bridge) has started in
+        // `build`; the window of tauri.conf.json is opened, and one turn of the event
+        // loop lets it come up. Called once, so its busy-loop deprecation does not apply.
+        app::window::open(app.handle()).unwrap();
         #[allow(deprecated)]
         app.run_iteration(|_, _| {});
         let main = app
@@ -92,7 +112,7 @@ impl App {
             Ok(v) | Err(v) => v.to_string(),
         };
         assert!(
-            !text.contains("rt_") && !text.contains("eyJ"),
+            !looks_like_a_token(&text),
             "{cmd} handed something that looks like a token to the web view: {text}"
         );
         answer
@@ -449,6 +469,37 @@ async fn only_the_main_window_showing_the_apps_own_pages_may_call_commands() {
         .await
         .unwrap_err();
     assert!(refused.to_string().contains("not allowed"), "{refused}");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn start_at_login_adds_and_removes_the_autostart_entry() {
+    let app = App::start(None);
+    let entry = app.config.path().join("autostart/session-manager.desktop");
+    assert_eq!(
+        app.ok("start_at_login", json!({})).await,
+        json!({"enabled": false})
+    );
+
+    assert_eq!(
+        app.ok("set_start_at_login", json!({"enabled": true})).await,
+        json!({"enabled": true})
+    );
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(
+        text.contains("\nExec=/usr/bin/session-manager --hidden\n"),
+        "{text}"
+    );
+    assert_eq!(
+        app.ok("start_at_login", json!({})).await,
+        json!({"enabled": true})
+    );
+
+    assert_eq!(
+        app.ok("set_start_at_login", json!({"enabled": false}))
+            .await,
+        json!({"enabled": false})
+    );
+    assert!(!entry.exists());
 }
 
 /// The start-time report takes only the screens it knows: the web view cannot put

@@ -14,9 +14,13 @@ use serde_json::json;
 /// How long any wait in the UI may take before the scenario fails.
 pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
 
-/// The app binary built next to the running executable (`target/<profile>/session-manager`).
+/// The app binary: `E2E_APP` when set (a release build, the installed package's),
+/// otherwise the one built next to the running executable
+/// (`target/<profile>/session-manager`).
 pub fn app_binary() -> PathBuf {
-    testkit::binary("session-manager")
+    std::env::var_os("E2E_APP")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| testkit::binary("session-manager"))
 }
 
 fn tauri_driver() -> anyhow::Result<PathBuf> {

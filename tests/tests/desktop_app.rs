@@ -13,9 +13,11 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use client::{AccountKey, EntryName};
 use demo::{OtherDevice, sign_in_other_devices};
+use e2e::desktop::{self, DESKTOP, Tray, WINDOW_TITLE, WindowManager};
 use e2e::driver::{Driver, app_binary};
 use testkit::TestServer;
 
@@ -116,6 +118,7 @@ async fn the_desktop_app_end_to_end() {
     if !e2e::driver::environment_or_skip("the desktop app end to end") {
         return;
     }
+    let _desktop = DESKTOP.lock().await;
     let server = TestServer::start().await;
     demo::create_account(server.url(), EMAIL, PASSWORD)
         .await
@@ -218,6 +221,44 @@ async fn the_desktop_app_end_to_end() {
         Some("revoked")
     );
     save_screenshot(&app, "activity.png").await;
+
+    // Settings: "Start at login" writes the desktop's autostart entry, which starts
+    // this app hidden in the tray; switched off, the entry goes.
+    app.click("settings-tab").await.unwrap();
+    let enabled_box = format!("{}:not([disabled])", id("start-at-login"));
+    app.wait_visible(&enabled_box)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let entry = config.path().join("autostart/session-manager.desktop");
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !entry.exists() {
+        assert!(std::time::Instant::now() < deadline, "no autostart entry");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let text = std::fs::read_to_string(&entry).unwrap();
+    assert!(
+        text.contains(&format!("\nExec={} --hidden\n", app_binary().display())),
+        "the entry starts this app hidden: {text}"
+    );
+    save_screenshot(&app, "settings.png").await;
+    app.wait_visible(&enabled_box)
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while entry.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the autostart entry stayed"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
     app.click("devices-tab").await.unwrap();
     app.wait_devices(3).await.unwrap();
 
@@ -272,4 +313,138 @@ async fn the_desktop_app_end_to_end() {
     assert!(!keychain_holds_this_device(server.url()));
 
     app.close().await.unwrap();
+}
+
+/// How long the app may take to react to something on a loaded 2-core machine.
+const APP_TIMEOUT: Duration = Duration::from_secs(30);
+
+#[tokio::test(flavor = "multi_thread")]
+async fn with_its_window_closed_the_app_keeps_watching_from_the_tray() {
+    if !e2e::driver::environment_or_skip("the app in the tray") {
+        return;
+    }
+    let _desktop = DESKTOP.lock().await;
+    let server = TestServer::start().await;
+    demo::create_account(server.url(), EMAIL, PASSWORD)
+        .await
+        .unwrap();
+    let phone = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Phone")
+        .await
+        .unwrap();
+    let config = tempfile::tempdir().unwrap();
+    let own = demo::sign_in_this_device(
+        Some(config.path()),
+        server.url(),
+        EMAIL,
+        PASSWORD,
+        Some("Ada's desktop"),
+    )
+    .await
+    .unwrap();
+    let own_sid = own.session_id();
+    drop(own);
+
+    // A desktop with a window manager and a tray; the app starts signed in.
+    let wm = WindowManager::start().await.unwrap();
+    let tray = Tray::start().await.unwrap();
+    let mut app =
+        desktop::App::start(&app_binary(), &["--server", server.url()], config.path()).unwrap();
+    let painted = app
+        .wait_logged("first screen painted", 0, APP_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(desktop::log_field(&painted, "screen"), Some("devices"));
+    desktop::wait_until("the app's icon in the tray", APP_TIMEOUT, || {
+        Tray::icons() == 1
+    })
+    .await
+    .unwrap();
+
+    // Closing the window: the window and WebKit's processes go, the app stays.
+    wm.close(WINDOW_TITLE).await.unwrap();
+    app.wait_logged("still watching, in the tray", 0, APP_TIMEOUT)
+        .await
+        .unwrap();
+    desktop::wait_until("WebKit's processes to end", APP_TIMEOUT, || {
+        app.webkit_processes().is_empty()
+    })
+    .await
+    .unwrap_or_else(|e| panic!("{e}: {:?} still run", app.webkit_processes()));
+    assert!(
+        !WindowManager::has_window(WINDOW_TITLE),
+        "the window is gone"
+    );
+    assert!(app.running(), "the app still runs, in the tray");
+    assert!(keychain_holds_this_device(server.url()));
+
+    // The phone signs this device out: with no window, the app still hears it at once,
+    // wipes its keychain entry and tells the person.
+    let notifications = NotificationWatch::start();
+    tokio::time::sleep(Duration::from_millis(500)).await; // monitoring begins
+    phone.session.sign_out_device(own_sid).await.unwrap();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while keychain_holds_this_device(server.url()) {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "signed out from elsewhere while hidden: the keychain entry is still there"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    notifications
+        .expect("This device was signed out from Phone")
+        .await;
+
+    // Starting the app again opens the window of the running one (which says what
+    // happened) and goes away.
+    let before = app.log_len();
+    let second = tokio::process::Command::new(app_binary())
+        .env("XDG_CONFIG_HOME", config.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status();
+    let second = tokio::time::timeout(APP_TIMEOUT, second)
+        .await
+        .expect("the second start hands over and exits")
+        .unwrap();
+    assert!(second.success(), "the second start exits cleanly: {second}");
+    let reopened = app
+        .wait_logged("window reopened", before, APP_TIMEOUT)
+        .await
+        .unwrap();
+    assert_eq!(
+        desktop::log_field(&reopened, "screen"),
+        Some("sign-in"),
+        "reopened on the sign-in screen: {reopened}"
+    );
+    assert!(WindowManager::has_window(WINDOW_TITLE));
+    assert!(app.running());
+
+    app.stop().await;
+    tray.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn without_a_tray_closing_the_window_quits() {
+    if !e2e::driver::environment_or_skip("the app without a tray") {
+        return;
+    }
+    let _desktop = DESKTOP.lock().await;
+    let server = TestServer::start().await;
+    let config = tempfile::tempdir().unwrap();
+    let wm = WindowManager::start().await.unwrap();
+    let mut app =
+        desktop::App::start(&app_binary(), &["--server", server.url()], config.path()).unwrap();
+    app.wait_logged("first screen painted", 0, APP_TIMEOUT)
+        .await
+        .unwrap();
+
+    wm.close(WINDOW_TITLE).await.unwrap();
+    app.wait_logged("no tray to stay in: quitting", 0, APP_TIMEOUT)
+        .await
+        .unwrap();
+    let status = tokio::time::timeout(APP_TIMEOUT, app.child.wait())
+        .await
+        .expect("the app quits when its window closes and there is no tray")
+        .unwrap();
+    assert!(status.success(), "it quits cleanly: {status}");
 }

@@ -2,7 +2,7 @@
 
 import type { AppError, ErrorCode } from "./types";
 
-export type ErrorContext = "sign-in" | "devices" | "rename" | "sign-out" | "activity" | "start";
+export type ErrorContext = "sign-in" | "devices" | "rename" | "sign-out" | "activity" | "start" | "settings";
 
 /** Errors after which this device is no longer signed in: go back to sign-in. */
 export function endsSession(err: AppError): boolean {

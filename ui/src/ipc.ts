@@ -15,6 +15,7 @@ import type {
   FirstPaintArgs,
   RenameDeviceArgs,
   SignInArgs,
+  StartAtLoginArgs,
 } from "./types";
 
 export type Unlisten = () => void;
@@ -32,6 +33,9 @@ export interface Ipc {
   dismissNotice(): Promise<CommandAnswer<"dismiss_notice">>;
   /** The first screen is on screen (the backend logs the start time once). */
   firstPaint(screen: FirstPaintArgs["screen"], rows: FirstPaintArgs["rows"]): Promise<CommandAnswer<"first_paint">>;
+  /** Whether the app starts (hidden, in the tray) at login. */
+  startAtLogin(): Promise<CommandAnswer<"start_at_login">>;
+  setStartAtLogin(enabled: StartAtLoginArgs["enabled"]): Promise<CommandAnswer<"set_start_at_login">>;
   on<E extends EventName>(event: E, handler: (payload: EventMap[E]) => void): Promise<Unlisten>;
 }
 
@@ -96,6 +100,8 @@ export function createTauriIpc(): Ipc {
     activity: () => call("activity"),
     dismissNotice: () => call("dismiss_notice"),
     firstPaint: (screen, rows) => call("first_paint", { screen, rows }),
+    startAtLogin: () => call("start_at_login"),
+    setStartAtLogin: (enabled) => call("set_start_at_login", { enabled }),
     on: (event, handler) => listen<EventMap[typeof event]>(event, (e) => handler(e.payload)),
   };
 }

@@ -27,6 +27,8 @@ export type { SecurityAlert } from "./generated/SecurityAlert";
 export type { SessionInfo } from "./generated/SessionInfo";
 export type { SignedOutNotice } from "./generated/SignedOutNotice";
 export type { SignInArgs } from "./generated/SignInArgs";
+export type { StartAtLogin } from "./generated/StartAtLogin";
+export type { StartAtLoginArgs } from "./generated/StartAtLoginArgs";
 
 /** Codes the UI gives failures of the bridge itself (not from the backend). */
 export type BridgeErrorCode = "unknown" | "internal";

@@ -17,6 +17,12 @@
 //!   timed from the request that launches the app (tauri-driver → WebKitWebDriver → the
 //!   app) until every expected row is in the DOM and laid out (counted by a script in the
 //!   page, polled every 10 ms). This includes WebKitWebDriver's automation set-up.
+//!
+//! Then, with a window manager and a tray on the display, the app with 4 devices is
+//! started, measured with its window open, its window closed (as by its close button)
+//! and measured again once WebKit's processes are gone, and reopened by starting it
+//! again: timed from that second start until the running app logs that its new window
+//! painted (`session_manager::reopen`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -28,6 +34,7 @@ use anyhow::Context as _;
 use tokio::io::{AsyncBufReadExt as _, BufReader};
 
 use clap::Parser;
+use e2e::desktop::{self, Tray, WINDOW_TITLE, WindowManager};
 use e2e::driver::{Driver, app_binary};
 use testkit::{Options, TestServer};
 
@@ -36,6 +43,9 @@ struct Args {
     /// Timed starts per case (after one untimed start that warms the file cache).
     #[arg(long, default_value_t = 5)]
     runs: usize,
+    /// Only the window closed to the tray and reopened (skips the cold starts).
+    #[arg(long)]
+    tray_only: bool,
 }
 
 struct Sample {
@@ -43,31 +53,6 @@ struct Sample {
     rss_kib: u64,
     pss_kib: u64,
     processes: usize,
-}
-
-/// Drops terminal colour codes, so the log line's fields can be read.
-fn strip_ansi(line: &str) -> String {
-    let mut out = String::with_capacity(line.len());
-    let mut chars = line.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            // CSI: ESC [ parameters final-byte
-            for c in chars.by_ref() {
-                if c.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
-
-fn field<'a>(line: &'a str, name: &str) -> Option<&'a str> {
-    let start = line.find(&format!(" {name}="))? + name.len() + 2;
-    let rest = &line[start..];
-    Some(rest.split_whitespace().next()?.trim_matches('"'))
 }
 
 /// One start as a person starts it: spawned directly, timed until the app logs that
@@ -98,15 +83,15 @@ async fn start_direct(xdg: &Path, server: &str, devices: Option<usize>) -> anyho
     };
     let painted = tokio::time::timeout(Duration::from_secs(30), async {
         while let Some(line) = lines.next_line().await? {
-            let line = strip_ansi(&line);
+            let line = desktop::strip_ansi(&line);
             if std::env::var_os("APP_BENCH_VERBOSE").is_some() {
                 eprintln!("  {:>5} ms | {line}", launched.elapsed().as_millis());
             }
             if !line.contains("first screen painted") {
                 continue;
             }
-            let screen = field(&line, "screen").unwrap_or_default();
-            let rows: usize = field(&line, "rows")
+            let screen = desktop::log_field(&line, "screen").unwrap_or_default();
+            let rows: usize = desktop::log_field(&line, "rows")
                 .and_then(|r| r.parse().ok())
                 .unwrap_or(0);
             anyhow::ensure!(
@@ -235,6 +220,121 @@ async fn server() -> TestServer {
     TestServer::start_with(Options::default().process()).await
 }
 
+/// The app with its window open, then closed to the tray, then reopened.
+struct TraySample {
+    open: e2e::memory::TreeMemory,
+    hidden: e2e::memory::TreeMemory,
+    /// From the second start until the running app logs its new window painted.
+    reopen: Duration,
+    /// The same, as the app measures it (from its decision to open a window).
+    reopen_app_ms: f64,
+}
+
+async fn close_and_reopen(
+    wm: &WindowManager,
+    xdg: &Path,
+    server: &str,
+    devices: usize,
+) -> anyhow::Result<TraySample> {
+    let mut app = desktop::App::start(&app_binary(), &["--server", server], xdg)?;
+    let painted = app
+        .wait_logged("first screen painted", 0, Duration::from_secs(30))
+        .await?;
+    anyhow::ensure!(
+        desktop::log_field(&painted, "rows") == Some(&devices.to_string()),
+        "painted {painted}"
+    );
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let open = e2e::memory::tree(app.pid);
+    verbose(&open);
+
+    wm.close(WINDOW_TITLE).await?;
+    app.wait_logged("still watching, in the tray", 0, Duration::from_secs(10))
+        .await?;
+    desktop::wait_until("WebKit's processes to end", Duration::from_secs(20), || {
+        app.webkit_processes().is_empty()
+    })
+    .await?;
+    anyhow::ensure!(app.running(), "the app quit with its window");
+    // As long again as the open window was given to settle.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let hidden = e2e::memory::tree(app.pid);
+    verbose(&hidden);
+
+    let before = app.log_len();
+    let asked = Instant::now();
+    let second = tokio::process::Command::new(app_binary())
+        .env("XDG_CONFIG_HOME", xdg)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status();
+    let line = app
+        .wait_logged("window reopened", before, Duration::from_secs(30))
+        .await?;
+    let reopen = asked.elapsed();
+    anyhow::ensure!(second.await?.success(), "the second start failed");
+    let reopen_app_ms = desktop::log_field(&line, "ms")
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or(f64::NAN);
+    app.stop().await;
+    // Its helpers leave with it; let them, so that they do not weigh on the next run.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    Ok(TraySample {
+        open,
+        hidden,
+        reopen,
+        reopen_app_ms,
+    })
+}
+
+async fn measure_tray(runs: usize) -> anyhow::Result<()> {
+    let wm = WindowManager::start().await?;
+    let tray = Tray::start().await?;
+    let xdg = tempfile::tempdir()?;
+    let server = account_with(4, xdg.path()).await?;
+    close_and_reopen(&wm, xdg.path(), server.url(), 4).await?; // warm-up
+    let mut samples = Vec::new();
+    for _ in 0..runs {
+        samples.push(close_and_reopen(&wm, xdg.path(), server.url(), 4).await?);
+    }
+    tray.stop().await;
+    let mb = |kib: u64| kib as f64 / 1024.0;
+    let open_rss = median(samples.iter().map(|s| mb(s.open.rss_kib)).collect());
+    let open_pss = median(samples.iter().map(|s| mb(s.open.pss_kib)).collect());
+    let hidden_rss = median(samples.iter().map(|s| mb(s.hidden.rss_kib)).collect());
+    let hidden_pss = median(samples.iter().map(|s| mb(s.hidden.pss_kib)).collect());
+    let reopen = median(
+        samples
+            .iter()
+            .map(|s| s.reopen.as_secs_f64() * 1000.0)
+            .collect(),
+    );
+    let reopen_app = median(samples.iter().map(|s| s.reopen_app_ms).collect());
+    println!();
+    println!(
+        "| 4 devices (median of {runs}) | total RSS | vs window open | total PSS | vs window open | processes |"
+    );
+    println!("| --- | --- | --- | --- | --- | --- |");
+    println!(
+        "| window open | {open_rss:.1} MB | 1.00× | {open_pss:.1} MB | 1.00× | {} |",
+        samples[0].open.processes.len()
+    );
+    println!(
+        "| window closed, watching from the tray | {hidden_rss:.1} MB | {:.2}× | {hidden_pss:.1} MB | {:.2}× | {} |",
+        hidden_rss / open_rss,
+        hidden_pss / open_pss,
+        samples[0].hidden.processes.len()
+    );
+    println!();
+    println!(
+        "reopen (starting the app again → its new window painted): {reopen:.0} ms; as the app times it (from opening the window): {reopen_app:.0} ms"
+    );
+    if hidden_rss > 60.0 {
+        eprintln!("over target (60 MB RSS hidden): {hidden_rss:.1} MB");
+    }
+    Ok(())
+}
+
 /// A fresh server, an account with `n` devices of which this computer is one.
 async fn account_with(n: usize, xdg: &Path) -> anyhow::Result<TestServer> {
     let server = server().await;
@@ -259,6 +359,11 @@ async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     e2e::driver::check_environment()?;
     let started = Instant::now();
+    if args.tray_only {
+        measure_tray(args.runs).await?;
+        eprintln!("(took {:.0} s)", started.elapsed().as_secs_f64());
+        return Ok(());
+    }
 
     let signed_out = tempfile::tempdir()?;
     let idle = server().await;
@@ -306,6 +411,7 @@ async fn main() -> anyhow::Result<()> {
             c.processes
         );
     }
+    measure_tray(args.runs).await?;
     eprintln!("(took {:.0} s)", started.elapsed().as_secs_f64());
     let slow: Vec<&Case> = cases
         .iter()

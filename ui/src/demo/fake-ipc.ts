@@ -16,6 +16,7 @@ import type {
   RenameDeviceArgs,
   SessionInfo,
   SignInArgs,
+  StartAtLoginArgs,
 } from "../types";
 
 /** A command, by the name of its `Ipc` method. */
@@ -30,6 +31,8 @@ export interface FakeOptions {
   /** Simulated latency of every command, ms. */
   latencyMs?: number;
   now?: () => Date;
+  /** Whether "Start at login" is on. */
+  startAtLogin?: boolean;
 }
 
 export function baseState(over: Partial<AppState> = {}): AppState {
@@ -78,6 +81,8 @@ export class FakeIpc implements Ipc {
   private readonly latencyMs: number;
   private readonly now: () => Date;
   private nextId = 100;
+  /** "Start at login", as the login item would say. */
+  startsAtLogin: boolean;
 
   constructor(opts: FakeOptions = {}) {
     this.state = baseState(opts.state);
@@ -86,6 +91,7 @@ export class FakeIpc implements Ipc {
     this.password = opts.password ?? "correct horse";
     this.latencyMs = opts.latencyMs ?? 0;
     this.now = opts.now ?? (() => new Date());
+    this.startsAtLogin = opts.startAtLogin ?? false;
   }
 
   /** The next call of `command` rejects with `error`. */
@@ -267,5 +273,16 @@ export class FakeIpc implements Ipc {
 
   firstPaint(screen: FirstPaintArgs["screen"], rows: FirstPaintArgs["rows"]): Promise<CommandAnswer<"first_paint">> {
     return this.run("firstPaint", { screen, rows }, () => null);
+  }
+
+  startAtLogin(): Promise<CommandAnswer<"start_at_login">> {
+    return this.run("startAtLogin", undefined, () => ({ enabled: this.startsAtLogin }));
+  }
+
+  setStartAtLogin(enabled: StartAtLoginArgs["enabled"]): Promise<CommandAnswer<"set_start_at_login">> {
+    return this.run("setStartAtLogin", { enabled }, () => {
+      this.startsAtLogin = enabled;
+      return { enabled };
+    });
   }
 }

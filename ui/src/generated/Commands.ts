@@ -8,6 +8,8 @@ import type { RenameDeviceArgs } from "./RenameDeviceArgs";
 import type { Revoked } from "./Revoked";
 import type { SessionInfo } from "./SessionInfo";
 import type { SignInArgs } from "./SignInArgs";
+import type { StartAtLogin } from "./StartAtLogin";
+import type { StartAtLoginArgs } from "./StartAtLoginArgs";
 
 /**
  * Every command the web view may invoke, by name.
@@ -58,4 +60,12 @@ dismiss_notice: Command<null, AppState>,
  * The first screen is on screen: logged once as the start time
  * (`session_manager::startup`).
  */
-first_paint: Command<FirstPaintArgs, null>, };
+first_paint: Command<FirstPaintArgs, null>, 
+/**
+ * Whether the app starts at login (hidden, in the tray, watching).
+ */
+start_at_login: Command<null, StartAtLogin>, 
+/**
+ * Switches starting at login on or off; answers the setting as it now is.
+ */
+set_start_at_login: Command<StartAtLoginArgs, StartAtLogin>, };

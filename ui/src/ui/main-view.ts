@@ -1,16 +1,19 @@
-// Signed in: the Devices and Activity tabs.
+// Signed in: the Devices, Activity and Settings tabs.
 
 import { h, setAttr } from "../dom";
 import { ActivityView } from "./activity-view";
 import type { Ctx } from "./context";
 import { DevicesView } from "./devices-view";
+import { SettingsView } from "./settings-view";
 
-export type Tab = "devices" | "activity";
+export type Tab = "devices" | "activity" | "settings";
+const TABS: Tab[] = ["devices", "activity", "settings"];
 
 export class MainView {
   readonly el: HTMLElement;
   readonly devices: DevicesView;
   readonly activity: ActivityView;
+  readonly settings: SettingsView;
   private tab: Tab = "devices";
   private readonly tabs: Record<Tab, HTMLButtonElement>;
   private readonly panels: Record<Tab, HTMLElement>;
@@ -18,6 +21,7 @@ export class MainView {
   constructor(ctx: Ctx) {
     this.devices = new DevicesView(ctx, () => this.activity.namesChanged());
     this.activity = new ActivityView(ctx, () => this.devices.devices);
+    this.settings = new SettingsView(ctx);
 
     const tab = (id: Tab, label: string): HTMLButtonElement =>
       h(
@@ -33,7 +37,11 @@ export class MainView {
         },
         label,
       );
-    this.tabs = { devices: tab("devices", "Devices"), activity: tab("activity", "Activity") };
+    this.tabs = {
+      devices: tab("devices", "Devices"),
+      activity: tab("activity", "Activity"),
+      settings: tab("settings", "Settings"),
+    };
     this.panels = {
       devices: h(
         "section",
@@ -45,15 +53,21 @@ export class MainView {
         { role: "tabpanel", id: "panel-activity", "aria-labelledby": "tab-activity", class: "tabpanel" },
         this.activity.el,
       ),
+      settings: h(
+        "section",
+        { role: "tabpanel", id: "panel-settings", "aria-labelledby": "tab-settings", class: "tabpanel" },
+        this.settings.el,
+      ),
     };
     const tablist = h(
       "div",
       { role: "tablist", "aria-label": "Sections", class: "tabs" },
       this.tabs.devices,
       this.tabs.activity,
+      this.tabs.settings,
     );
     tablist.addEventListener("keydown", (ev) => this.onTabKey(ev));
-    this.el = h("div", { class: "main-view" }, tablist, this.panels.devices, this.panels.activity);
+    this.el = h("div", { class: "main-view" }, tablist, this.panels.devices, this.panels.activity, this.panels.settings);
     this.select("devices", false);
     void this.devices.refresh();
   }
@@ -64,7 +78,7 @@ export class MainView {
 
   select(tab: Tab, focusTab: boolean): void {
     this.tab = tab;
-    for (const id of ["devices", "activity"] as const) {
+    for (const id of TABS) {
       const on = id === tab;
       setAttr(this.tabs[id], "aria-selected", String(on));
       setAttr(this.tabs[id], "tabindex", on ? 0 : -1);
@@ -73,12 +87,14 @@ export class MainView {
     }
     if (focusTab) this.tabs[tab].focus();
     if (tab === "activity" && this.activity.stale) void this.activity.refresh();
+    if (tab === "settings") this.settings.shown();
   }
 
   /** Moves focus to the start of the visible tab's content. */
   focusContent(): void {
     if (this.tab === "devices") this.devices.focusHeading();
-    else this.activity.focusHeading();
+    else if (this.tab === "activity") this.activity.focusHeading();
+    else this.settings.focusHeading();
   }
 
   /** The account's devices changed somewhere: refetch what is shown. */
@@ -96,10 +112,11 @@ export class MainView {
   destroy(): void {
     this.devices.destroy();
     this.activity.destroy();
+    this.settings.destroy();
   }
 
   private onTabKey(ev: KeyboardEvent): void {
-    const order: Tab[] = ["devices", "activity"];
+    const order = TABS;
     const i = order.indexOf(this.tab);
     let next: Tab | undefined;
     if (ev.key === "ArrowRight") next = order[(i + 1) % order.length];
