@@ -77,6 +77,7 @@ impl TryFrom<RawRow> for ActivityRow {
 impl Store {
     /// The newest `limit` entries of an account, newest first.
     pub async fn activity(&self, user_id: UserId, limit: i64) -> Result<Vec<ActivityRow>> {
+        self.flush_touches().await;
         let rows: Vec<RawRow> = sqlx::query_as(
             "SELECT at, kind, session_id, device, ip, by_session_id, reason FROM activity \
              WHERE user_id = $1 ORDER BY id DESC LIMIT $2",

@@ -21,6 +21,7 @@ mod feed;
 mod keys;
 mod refresh;
 mod sessions;
+mod touch;
 mod two_step;
 
 use std::str::FromStr;
@@ -39,6 +40,7 @@ pub use sessions::{
     AccountChange, Actor, NewSession, Revocation, Revoke, Session, SessionLife, SessionStatus,
     SignedOutFacts, Which, WipeOutcome,
 };
+pub use touch::Touch;
 pub use two_step::{Challenge, NewChallenge};
 
 static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("migrations/sqlite");
@@ -123,6 +125,8 @@ pub struct Store {
     url: String,
     /// The queue of the tasks that spend refresh tokens in batches (group commit).
     spender: Option<refresh::SpenderQueue>,
+    /// The queue of the task that touches sessions after their refreshes.
+    toucher: touch::ToucherQueue,
     /// Ends the store's own tasks (the spender) on [`Store::close`].
     closing: CancellationToken,
     tasks: std::sync::Arc<tokio::sync::Mutex<tokio::task::JoinSet<()>>>,
@@ -162,7 +166,9 @@ impl Store {
                     .connect_with(options)
                     .await?;
                 let spender = refresh::start_spender(write.clone(), closing.clone(), &mut tasks);
+                let toucher = touch::start(write.clone(), backend, closing.clone(), &mut tasks);
                 Store {
+                    toucher,
                     backend,
                     write,
                     read,
@@ -189,7 +195,9 @@ impl Store {
                     .await?;
                 POSTGRES_MIGRATIONS.run(&pool).await?;
                 let spender = refresh::start_pg_spenders(pool.clone(), closing.clone(), &mut tasks);
+                let toucher = touch::start(pool.clone(), backend, closing.clone(), &mut tasks);
                 Store {
+                    toucher,
                     backend,
                     write: pool.clone(),
                     read: pool,

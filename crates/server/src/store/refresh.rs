@@ -3,9 +3,9 @@
 //! (a retry, or theft) is for the caller to decide from [`TokenFacts`].
 //!
 //! The UPDATE that spends a token fires the `refresh_token_rotated` trigger, which stores
-//! the successor, samples the `refreshed` activity and touches the session inside that
-//! same statement (migrations 0002/0003). Spends are committed in groups, and each caller
-//! hears back only after its group's commit:
+//! the successor (migration 0006); the session's touch and the sampled activity follow,
+//! batched (`touch.rs`). Spends are committed in groups, and each caller hears back only
+//! after its group's commit:
 //! - SQLite, whose single writer is the bottleneck: one task takes every spend waiting
 //!   and runs them in one transaction;
 //! - PostgreSQL, where each commit waits for its WAL flush: a few tasks each take the
@@ -88,8 +88,6 @@ impl Store {
             successor_sealed: s.successor_sealed.to_vec(),
             presented_hash: s.presented_hash.to_vec(),
             ip: s.ip.map(str::to_owned),
-            idle_until: s.idle_until.0,
-            sample_before: s.sample_before.0,
         };
         let spent = match &self.spender {
             Some(queue) => {
@@ -102,14 +100,23 @@ impl Store {
             }
             None => job.run(&self.write).await?,
         };
-        spent
-            .map(|(sid, user)| {
-                Ok(Spent {
-                    session_id: parse_id(&sid)?,
-                    user_id: parse_id(&user)?,
-                })
-            })
-            .transpose()
+        let Some((sid, user)) = spent else {
+            return Ok(None);
+        };
+        let spent = Spent {
+            session_id: parse_id(&sid)?,
+            user_id: parse_id(&user)?,
+        };
+        self.touch_later(super::touch::Touch {
+            session_id: spent.session_id,
+            user_id: spent.user_id,
+            at: s.now,
+            ip: s.ip.map(str::to_owned),
+            idle_until: s.idle_until,
+            sample_before: s.sample_before,
+        })
+        .await;
+        Ok(Some(spent))
     }
 
     /// What is known about a refresh token (by its hash), if it is one of ours.
@@ -147,8 +154,6 @@ pub(super) struct SpendJob {
     successor_sealed: Vec<u8>,
     presented_hash: Vec<u8>,
     ip: Option<String>,
-    idle_until: i64,
-    sample_before: i64,
 }
 
 type SpendReply = oneshot::Sender<Result<Option<(String, String)>>>;
@@ -171,7 +176,7 @@ impl SpendJob {
     {
         sqlx::query_as(
             "UPDATE refresh_tokens SET spent_at = $1, successor_hash = $2, successor_sealed = $3, \
-             spent_ip = $5, spent_idle_until = $6, spent_sample_before = $7 \
+             spent_ip = $5 \
              WHERE hash = $4 AND spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
                WHERE s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
                AND s.expires_at > $1 AND s.idle_expires_at > $1) \
@@ -182,8 +187,6 @@ impl SpendJob {
         .bind(self.successor_sealed.as_slice())
         .bind(self.presented_hash.as_slice())
         .bind(self.ip.as_deref())
-        .bind(self.idle_until)
-        .bind(self.sample_before)
         .fetch_optional(exec)
         .await
     }
@@ -277,20 +280,24 @@ async fn spend_pg_batch(
     };
     let mut values = String::new();
     for (n, _) in rows.iter().enumerate() {
-        let b = n * 8;
+        let b = n * 6;
         if n > 0 {
             values.push_str(", ");
         }
         values.push_str(&format!(
-            "(${}::bigint, ${}::bytea, ${}::bytea, ${}::bytea, ${}::text, ${}::bigint, ${}::bigint, ${}::bigint)",
-            b + 1, b + 2, b + 3, b + 4, b + 5, b + 6, b + 7, b + 8
+            "(${}::bigint, ${}::bytea, ${}::bytea, ${}::bytea, ${}::text, ${}::bigint)",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6
         ));
     }
     let sql = format!(
         "UPDATE refresh_tokens AS t SET spent_at = v.now, successor_hash = v.successor_hash, \
-         successor_sealed = v.sealed, spent_ip = v.ip, spent_idle_until = v.idle_until, \
-         spent_sample_before = v.sample_before \
-         FROM (VALUES {values}) AS v(now, successor_hash, sealed, presented, ip, idle_until, sample_before, idx) \
+         successor_sealed = v.sealed, spent_ip = v.ip \
+         FROM (VALUES {values}) AS v(now, successor_hash, sealed, presented, ip, idx) \
          WHERE t.hash = v.presented AND t.spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
            WHERE s.id = t.session_id AND s.revoked_at IS NULL \
            AND s.expires_at > v.now AND s.idle_expires_at > v.now) \
@@ -305,8 +312,6 @@ async fn spend_pg_batch(
             .bind(job.successor_sealed.as_slice())
             .bind(job.presented_hash.as_slice())
             .bind(job.ip.as_deref())
-            .bind(job.idle_until)
-            .bind(job.sample_before)
             .bind(i as i64);
     }
     let spent = query.fetch_all(pool).await?;

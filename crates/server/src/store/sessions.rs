@@ -251,6 +251,7 @@ impl Store {
 
     /// The account's live sessions, most recently seen first.
     pub async fn live_sessions(&self, user_id: UserId, now: Millis) -> Result<Vec<Session>> {
+        self.flush_touches().await;
         let rows: Vec<SessionRow> = sqlx::query_as(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE user_id = $1 AND revoked_at IS NULL AND expires_at > $2 AND idle_expires_at > $2 \
@@ -292,6 +293,7 @@ impl Store {
         id: SessionId,
         now: Millis,
     ) -> Result<Option<Session>> {
+        self.flush_touches().await;
         let row: Option<SessionRow> = sqlx::query_as(&format!(
             "SELECT {SESSION_COLUMNS} FROM sessions \
              WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL AND expires_at > $3 AND idle_expires_at > $3"
@@ -479,6 +481,7 @@ impl Store {
         user_id: UserId,
         since: Millis,
     ) -> Result<Vec<(Session, SignedOutFacts)>> {
+        self.flush_touches().await;
         #[derive(sqlx::FromRow)]
         struct Row {
             #[sqlx(flatten)]
@@ -595,6 +598,7 @@ impl Store {
 
     /// Any session by id, for the admin command.
     pub async fn session_status(&self, id: SessionId) -> Result<Option<SessionStatus>> {
+        self.flush_touches().await;
         Ok(sqlx::query_as(
             "SELECT id, user_id, device_name, created_at, last_seen_at, expires_at, idle_expires_at, \
              revoked_at, revoked_reason, revoked_by FROM sessions WHERE id = $1",

@@ -87,7 +87,7 @@ async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
     let entry = store.activity(user, 1).await.unwrap().remove(0);
     assert_eq!(entry.device.as_ref(), Some(&device));
     assert_eq!(entry.ip.as_deref(), Some("192.0.2.2"));
-    // The trigger touched the session too.
+    // The session was touched too (batched after the spend, flushed before this read).
     let s = store
         .live_session(user, sid, Millis::now())
         .await
@@ -110,14 +110,14 @@ async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
 }
 
 #[tokio::test]
-async fn sqlite_rotation_trigger_samples_activity() {
+async fn sqlite_a_refresh_after_an_hour_is_sampled_and_touches_the_session() {
     let dir = tempfile::tempdir().unwrap();
     let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
     refresh_after_an_hour_is_sampled_into_the_activity(Store::connect(&url).await.unwrap()).await;
 }
 
 #[tokio::test]
-async fn postgres_rotation_trigger_samples_activity() {
+async fn postgres_a_refresh_after_an_hour_is_sampled_and_touches_the_session() {
     let url = testkit::PgCluster::shared().await.new_database().await;
     refresh_after_an_hour_is_sampled_into_the_activity(Store::connect(&url).await.unwrap()).await;
 }
