@@ -268,7 +268,7 @@ async fn run(cli: Cli) -> Result<u8, Failure> {
             } else {
                 let now = chrono::Local::now();
                 let (live, signed_out): (Vec<_>, Vec<_>) =
-                    devices.into_iter().partition(|d| d.signed_out.is_none());
+                    devices.into_iter().partition(|d| d.signed_out().is_none());
                 print!("{}", output::devices_table(&live, now.to_utc()));
                 if all {
                     print!("{}", output::signed_out_devices(&signed_out, &now));

@@ -135,7 +135,7 @@ fn how_it_ended(reason: RevocationReason) -> &'static str {
 pub fn signed_out_devices<Tz: TimeZone>(devices: &[SessionInfo], now: &DateTime<Tz>) -> String {
     let mut gone: Vec<_> = devices
         .iter()
-        .filter_map(|d| d.signed_out.as_ref().map(|s| (d, s)))
+        .filter_map(|d| d.signed_out().map(|s| (d, s)))
         .collect();
     // The latest first.
     gone.sort_by(|(a, sa), (b, sb)| sb.revoked_at.cmp(&sa.revoked_at).then(a.id.cmp(&b.id)));
@@ -446,7 +446,10 @@ mod tests {
             } else {
                 None
             },
-            signed_out: None,
+            revoked_at: None,
+            revoked_reason: None,
+            wiped_at: None,
+            wiped_ip: None,
             current,
         }
     }
@@ -483,14 +486,14 @@ mod tests {
                 .to_utc()
         };
         let mut phone = info("phone", false, 0, now.to_utc());
-        phone.signed_out = Some(proto::sessions::SignedOut {
+        phone.set_signed_out(proto::sessions::SignedOut {
             revoked_at: at(13, 50),
             revoked_reason: RevocationReason::PasswordChanged,
             wiped_at: Some(at(14, 2)),
             wiped_ip: Some("192.0.2.9".into()),
         });
         let mut tablet = info("tab\u{202E}let", false, 0, now.to_utc());
-        tablet.signed_out = Some(proto::sessions::SignedOut {
+        tablet.set_signed_out(proto::sessions::SignedOut {
             revoked_at: at(14, 30),
             revoked_reason: RevocationReason::Revoked,
             wiped_at: None,

@@ -361,7 +361,7 @@ async fn erased_within(desk: &Session, id: proto::SessionId, limit: Duration) ->
     loop {
         let list = desk.list_devices_with_signed_out().await.unwrap();
         let gone = entry(&list, id).clone();
-        if gone.signed_out.as_ref().unwrap().wiped_at.is_some() {
+        if gone.signed_out().unwrap().wiped_at.is_some() {
             println!("receipt seen {:?} after asking", start.elapsed());
             return gone;
         }
@@ -396,7 +396,7 @@ async fn a_laptop_signed_out_while_online_proves_it_erased_its_keys_within_two_s
     d.sign_out_device(l.session_id()).await.unwrap();
     let gone = erased_within(&d, l.session_id(), Duration::from_secs(2)).await;
     assert_eq!(keychain_entry(&active_user(&laptop_route.url, email)), None);
-    let signed_out = gone.signed_out.unwrap();
+    let signed_out = gone.signed_out().unwrap();
     assert_eq!(signed_out.revoked_reason, RevocationReason::Revoked);
     assert_eq!(signed_out.wiped_ip.as_deref(), Some("127.0.0.1"));
     assert!(!gone.current);
@@ -426,11 +426,7 @@ async fn a_laptop_signed_out_while_off_sends_its_receipt_at_its_next_start() {
     d.sign_out_device(laptop_sid).await.unwrap();
     let list = d.list_devices_with_signed_out().await.unwrap();
     assert_eq!(
-        entry(&list, laptop_sid)
-            .signed_out
-            .as_ref()
-            .unwrap()
-            .wiped_at,
+        entry(&list, laptop_sid).signed_out().unwrap().wiped_at,
         None
     );
 
@@ -481,11 +477,7 @@ async fn a_receipt_the_server_cannot_take_now_is_sent_at_the_next_start() {
     assert!(keychain_entry(&receipt_entry).unwrap().starts_with("rt_"));
     let list = d.list_devices_with_signed_out().await.unwrap();
     assert_eq!(
-        entry(&list, laptop_sid)
-            .signed_out
-            .as_ref()
-            .unwrap()
-            .wiped_at,
+        entry(&list, laptop_sid).signed_out().unwrap().wiped_at,
         None
     );
 

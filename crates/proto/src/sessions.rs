@@ -15,20 +15,68 @@ pub struct SessionInfo {
     pub last_ip: Option<String>,
     /// True for the session of the token that asked.
     pub current: bool,
-    /// For a session signed out in the last 7 days (`?include=signed_out`): how it ended
-    /// and whether the device confirmed it erased its keys. Absent for live sessions.
-    #[serde(default, flatten, skip_serializing_if = "Option::is_none")]
-    #[cfg_attr(feature = "ts", ts(flatten))]
-    pub signed_out: Option<SignedOut>,
+    /// For a session signed out in the last 7 days (`?include=signed_out`): when and why
+    /// it ended. Absent for live sessions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub revoked_at: Option<Timestamp>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub revoked_reason: Option<RevocationReason>,
+    /// Its wipe receipt: when the device said it erased its keys, and from where. Absent
+    /// for live sessions; `null` for a signed-out one until the receipt arrives.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub wiped_at: Option<Option<Timestamp>>,
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "present"
+    )]
+    #[cfg_attr(feature = "ts", ts(optional))]
+    pub wiped_ip: Option<Option<String>>,
+}
+
+/// A field that is there, even as `null`, is `Some` (`null` inside): the difference
+/// between "not a signed-out session" and "no receipt yet".
+fn present<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(d).map(Some)
+}
+
+impl SessionInfo {
+    /// How this session ended and its wipe receipt, if it is a signed-out one.
+    pub fn signed_out(&self) -> Option<SignedOut> {
+        Some(SignedOut {
+            revoked_at: self.revoked_at?,
+            revoked_reason: self.revoked_reason.unwrap_or(RevocationReason::Unknown),
+            wiped_at: self.wiped_at.flatten(),
+            wiped_ip: self.wiped_ip.clone().flatten(),
+        })
+    }
+
+    /// Marks a listed session as signed out (what the server fills in).
+    pub fn set_signed_out(&mut self, s: SignedOut) {
+        self.revoked_at = Some(s.revoked_at);
+        self.revoked_reason = Some(s.revoked_reason);
+        self.wiped_at = Some(s.wiped_at);
+        self.wiped_ip = Some(s.wiped_ip);
+    }
 }
 
 /// How a listed session ended, and the device's wipe receipt.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SignedOut {
     pub revoked_at: Timestamp,
     pub revoked_reason: RevocationReason,
-    /// When the device said it erased its keys (its receipt), `null` until then.
+    /// When the device said it erased its keys (its receipt), `None` until then.
     pub wiped_at: Option<Timestamp>,
     /// The address the receipt came from.
     pub wiped_ip: Option<String>,
@@ -162,6 +210,33 @@ mod tests {
         let r: RevocationReason = serde_json::from_str("\"teleported\"").unwrap();
         assert_eq!(r, RevocationReason::Unknown);
         assert_eq!(RevocationReason::parse("unknown"), None);
+    }
+
+    #[test]
+    fn a_signed_out_session_says_so_and_a_missing_receipt_is_null_not_absent() {
+        let live: SessionInfo = serde_json::from_value(serde_json::json!({
+            "id": SessionId::new(), "device": {"name": "x"}, "created_at": "2026-01-01T00:00:00Z",
+            "last_seen_at": "2026-01-01T00:00:00Z", "last_ip": null, "current": true
+        }))
+        .unwrap();
+        assert_eq!(live.signed_out(), None);
+        let v = serde_json::to_value(&live).unwrap();
+        assert!(v.get("revoked_at").is_none() && v.get("wiped_at").is_none());
+        let mut gone = live.clone();
+        gone.set_signed_out(SignedOut {
+            revoked_at: live.created_at,
+            revoked_reason: RevocationReason::Revoked,
+            wiped_at: None,
+            wiped_ip: None,
+        });
+        let v = serde_json::to_value(&gone).unwrap();
+        assert!(v["wiped_at"].is_null() && v.get("wiped_at").is_some());
+        let back: SessionInfo = serde_json::from_value(v).unwrap();
+        assert_eq!(back, gone);
+        assert_eq!(
+            back.signed_out().unwrap().revoked_reason,
+            RevocationReason::Revoked
+        );
     }
 
     #[test]

@@ -45,7 +45,7 @@ impl App {
             sessions.extend(ended.into_iter().map(|(s, f)| {
                 let mut info = session_info(s, caller.sid);
                 info.current = false;
-                info.signed_out = Some(SignedOut {
+                info.set_signed_out(SignedOut {
                     revoked_at: f.revoked_at.to_datetime(),
                     revoked_reason: f.reason,
                     wiped_at: f.wiped_at.map(Millis::to_datetime),
@@ -216,6 +216,9 @@ fn session_info(s: Session, caller: SessionId) -> SessionInfo {
         created_at: s.created_at.to_datetime(),
         last_seen_at: s.last_seen_at.to_datetime(),
         last_ip: s.last_ip,
-        signed_out: None,
+        revoked_at: None,
+        revoked_reason: None,
+        wiped_at: None,
+        wiped_ip: None,
     }
 }
