@@ -707,3 +707,62 @@ async fn at_a_terminal_the_code_and_the_new_password_are_asked_for() {
     );
     assert!(!screen.contains(PW), "the password was echoed: {screen}");
 }
+
+/// The lost laptop runs `watch` when the desk signs it out: it erases its keys, says
+/// so, and exits; its wipe receipt has reached the server by then.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watching_laptop_signed_out_proves_it_erased_its_keys_before_it_exits() {
+    require_secret_service();
+    let server = TestServer::start().await;
+    let url = server.url();
+    let email = "max@example.com";
+    server.create_account(email, PW).await;
+    let laptop = Machine::new();
+    assert!(laptop.login(url, email, "max-laptop").status.success());
+    let out = laptop.run(url, &["status", "--json"]);
+    let laptop_sid: SessionId = serde_json::from_slice::<Value>(&out.stdout).unwrap()["session_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let watch = Watch::start(&laptop, url);
+    let desk = Other::sign_in(&server, email, PW, "max-desk").await;
+    watch.lines(1);
+
+    let r = desk
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/v1/sessions/{laptop_sid}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status(), 204);
+    let mut child = watch.child;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let status = loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            break st;
+        }
+        assert!(Instant::now() < deadline, "watch did not end");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert_eq!(status.code(), Some(3));
+    let list: Value = desk
+        .http
+        .get(format!("{url}/v1/sessions?include=signed_out"))
+        .bearer_auth(&desk.access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let gone = list["sessions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["id"] == laptop_sid.to_string())
+        .unwrap()
+        .clone();
+    assert!(gone["wiped_at"].is_string(), "{gone}");
+}

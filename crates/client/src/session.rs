@@ -434,9 +434,9 @@ impl Session {
         Ok(())
     }
 
-    /// Removes every local trace of the session's credential. With a notice, tells the
-    /// caller that this happened from elsewhere. Then, the entry being gone, sends the
-    /// wipe receipt (or keeps it for later: see `receipts.rs`).
+    /// Removes every local trace of the session's credential; then, the entry being
+    /// gone, sends the wipe receipt (or keeps it for later: see `receipts.rs`). With a
+    /// notice, tells the caller that this happened from elsewhere.
     async fn wipe(&self, notice: Option<SignedOutNotice>) {
         let first = !self.inner.ended.swap(true, Ordering::SeqCst);
         let shared = &self.inner.shared;
@@ -461,6 +461,14 @@ impl Session {
             tracing::warn!(error = %e, "could not update the config file");
         }
         shared.forget_session(key);
+        // A receipt states a fact: only once the entry is really gone. Sent (or kept for
+        // later) before the caller is told, because a program told it is signed out may
+        // well exit at once (`sessionctl watch` does).
+        if erased && let Some(token) = held {
+            shared
+                .receipt_after_wipe(key, self.inner.session_id, token, RECEIPT_TIMEOUT)
+                .await;
+        }
         if first && let Some(notice) = notice {
             tracing::info!(account = %key, reason = %notice.reason, "signed out from elsewhere");
             shared.set_notice(notice.clone());
@@ -468,12 +476,6 @@ impl Session {
                 account: key.clone(),
                 notice,
             });
-        }
-        // A receipt states a fact: only once the entry is really gone.
-        if erased && let Some(token) = held {
-            shared
-                .receipt_after_wipe(key, self.inner.session_id, token, RECEIPT_TIMEOUT)
-                .await;
         }
     }
 
