@@ -176,6 +176,11 @@ pub(crate) async fn run(session: Session) {
                             break 'read true;
                         }
                     }
+                    // The stream's greeting names its start position with no event;
+                    // resuming from it loses nothing that happens before the first one.
+                    if let Some(id) = parser.last_event_id() {
+                        last_event_id = Some(id.to_owned());
+                    }
                 }
                 Ok(None) => break 'read true,
                 // A broken connection, or one silent past the keep-alives.

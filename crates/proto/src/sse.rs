@@ -18,6 +18,10 @@ pub struct SseParser {
     name: String,
     data: Vec<String>,
     id: Option<String>,
+    /// The last event id as of the last dispatch: what a reconnecting client sends as
+    /// `Last-Event-ID`. Updated by a message that carries only an `id` too, as the
+    /// standard says (a server may name a position before any event).
+    last_event_id: Option<String>,
     /// The last byte seen was `\r`, so a following `\n` belongs to the same line end.
     after_cr: bool,
 }
@@ -50,9 +54,16 @@ impl SseParser {
         out
     }
 
+    /// The id a reconnecting client resumes from (`Last-Event-ID`), if any was sent.
+    pub fn last_event_id(&self) -> Option<&str> {
+        self.last_event_id.as_deref()
+    }
+
     fn line(&mut self, line: &str) -> Option<SseEvent> {
         if line.is_empty() {
-            // Dispatch. An event without data is not an event.
+            // Dispatch. The id counts even for a message without data; an event
+            // without data is not an event.
+            self.last_event_id.clone_from(&self.id);
             let name = std::mem::take(&mut self.name);
             let data = std::mem::take(&mut self.data);
             if data.is_empty() {
@@ -102,6 +113,19 @@ mod tests {
             assert_eq!(evs[0].id.as_deref(), Some("7"));
             assert_eq!(evs[1].name, "x");
         }
+    }
+
+    #[test]
+    fn an_id_without_data_is_a_position_to_resume_from() {
+        let mut p = SseParser::default();
+        assert!(p.feed(b": connected\nid: 41\n").is_empty());
+        // Not dispatched yet: a half-received message names no position.
+        assert_eq!(p.last_event_id(), None);
+        assert!(p.feed(b"\n").is_empty());
+        assert_eq!(p.last_event_id(), Some("41"));
+        let evs = p.feed(b"event: x\nid: 42\ndata: y\n\n");
+        assert_eq!(evs[0].id.as_deref(), Some("42"));
+        assert_eq!(p.last_event_id(), Some("42"));
     }
 
     #[test]

@@ -38,6 +38,14 @@ impl App {
             .collect())
     }
 
+    /// Where a fresh device stream starts: the feed's newest id, sent as the stream's
+    /// first `id` so that a client which reconnects before any event arrives resumes
+    /// from here instead of losing what happened in between. Read after subscribing,
+    /// so an event is either after it (and resumable) or already delivered live.
+    pub async fn device_stream_start(&self) -> Result<i64> {
+        Ok(self.store.feed_head().await?)
+    }
+
     /// Live revocations, from now on.
     pub fn subscribe_revocations(&self) -> broadcast::Receiver<Arc<FeedEntry>> {
         self.hub.subscribe_revocations()

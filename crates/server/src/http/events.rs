@@ -33,9 +33,9 @@ pub async fn stream(
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<i64>().ok());
-    let backlog = match resume_after {
-        Some(after) => app.device_events_after(caller.sub, after).await?,
-        None => Vec::new(),
+    let (backlog, start) = match resume_after {
+        Some(after) => (app.device_events_after(caller.sub, after).await?, after),
+        None => (Vec::new(), app.device_stream_start().await?),
     };
     let state = StreamState {
         expires: tokio::time::Instant::now()
@@ -44,7 +44,7 @@ pub async fn stream(
             ),
         claims: caller.clone(),
         sid: caller.sid,
-        hello: true,
+        hello: Some(start),
         backlog: backlog.into_iter(),
         last_id: resume_after.unwrap_or(0),
         rx,
@@ -65,7 +65,9 @@ struct StreamState {
     claims: proto::tokens::Claims,
     expires: tokio::time::Instant,
     sid: SessionId,
-    hello: bool,
+    /// The greeting is still to be sent, with the feed position the stream starts at
+    /// as its `id` (a client resumes from it even if no event came).
+    hello: Option<i64>,
     backlog: std::vec::IntoIter<StreamEvent>,
     /// Highest id sent, so a backlog entry also arriving live is sent once.
     last_id: i64,
@@ -81,11 +83,12 @@ fn events(state: StreamState) -> impl Stream<Item = Result<SseEvent, Infallible>
         if st.done {
             return None;
         }
-        if st.hello {
-            st.hello = false;
+        if let Some(start) = st.hello.take() {
             // Tells the client at once that the stream is open and whose it is.
             return Some((
-                Ok(SseEvent::default().comment(format!("connected session={}", st.sid))),
+                Ok(SseEvent::default()
+                    .id(start.to_string())
+                    .comment(format!("connected session={}", st.sid))),
                 st,
             ));
         }
