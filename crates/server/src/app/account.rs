@@ -88,6 +88,12 @@ impl App {
         if let Some(problem) = password_problem(&req.new_password, &account.email) {
             return Err(AppError::WeakPassword(problem));
         }
+        // After a scare the point is a password the intruder does not know.
+        if req.new_password.expose() == req.current_password.expose() {
+            return Err(AppError::WeakPassword(
+                "The new password must differ from the current one.",
+            ));
+        }
         let hash = self.hasher.hash(&req.new_password).await?;
         let now = Millis::now();
         let ip_text = ip.map(|i| i.to_string());
@@ -155,6 +161,14 @@ impl App {
     ) -> Result<TwoStepEnrolment> {
         let account = self.caller_account(caller).await?;
         self.check_password(&account, password, ip).await?;
+        // Replacing a secret that is on would be a way around turning it off, which
+        // asks for a code: whoever holds a session and the password must not be able
+        // to move two-step sign-in to their own authenticator.
+        if account.two_step_secret.is_some() {
+            return Err(AppError::Invalid(
+                "Two-step sign-in is on already. Turn it off first (that asks for a code) to enrol another authenticator.".into(),
+            ));
+        }
         let secret = two_step::new_secret();
         let (base32, uri, svg) = two_step::enrolment(&secret, &account.email)
             .ok_or_else(|| AppError::Invalid("The two-step secret could not be made.".into()))?;

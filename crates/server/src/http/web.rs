@@ -21,6 +21,7 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Json, Router};
+use chrono::Offset;
 use cookie::{Cookie, SameSite};
 use proto::Password;
 use proto::account::TwoStepSignIn;
@@ -315,7 +316,7 @@ async fn notice(
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
     let offset = chrono::FixedOffset::east_opt(q.offset_minutes.clamp(-14 * 60, 14 * 60) * 60)
-        .unwrap_or_else(|| chrono::FixedOffset::east_opt(0).unwrap_or_else(|| unreachable!()));
+        .unwrap_or(chrono::Utc.fix());
     match app.web_notice(&cookie, offset).await? {
         Some(n) => {
             let mut res = (StatusCode::OK, Json(n)).into_response();

@@ -127,6 +127,11 @@ async fn a_wrong_current_password_is_refused_and_counted_like_a_sign_in(backend:
         error_code(change(PASSWORD.to_owned(), "short").await, 422).await,
         "weak_password"
     );
+    // So is keeping the password the intruder may know.
+    assert_eq!(
+        error_code(change(PASSWORD.to_owned(), PASSWORD).await, 422).await,
+        "weak_password"
+    );
     for i in 0..5 {
         let r = change(format!("wrong guess {i}"), NEW_PASSWORD).await;
         assert_eq!(error_code(r, 403).await, "invalid_credentials");
@@ -324,6 +329,11 @@ async fn turning_two_step_off_needs_the_password_and_a_code_and_alerts(backend: 
         error_code(off(PASSWORD, "999999").await.unwrap(), 422).await,
         "invalid_code"
     );
+    // Enrolling another authenticator while it is on would bypass the code asked here.
+    let again = ctx
+        .post_bearer(&me, "/v1/account/two-step", &json!({"password": PASSWORD}))
+        .await;
+    assert_eq!(error_code(again, 422).await, "validation_failed");
     assert_eq!(off(PASSWORD, &recovery[1]).await.unwrap().status(), 204);
     let alert = other_events
         .expect("security.alert", Duration::from_secs(5))

@@ -332,14 +332,20 @@ impl EventStream {
             buf: String::new(),
         };
         if status == 200 {
-            // The server greets with a comment once the subscription is in place.
-            let line = s.next_line(Duration::from_secs(10)).await;
+            // The server greets once the subscription is in place: a comment, with the
+            // feed position the stream starts at as its id.
+            let mut greeting = Vec::new();
+            while let Some(line) = s.next_line(Duration::from_secs(10)).await {
+                if line.is_empty() {
+                    break;
+                }
+                greeting.push(line);
+            }
             assert!(
-                line.as_deref()
-                    .is_some_and(|l| l.starts_with(": connected")),
-                "no greeting: {line:?}"
+                greeting.iter().any(|l| l.starts_with(": connected"))
+                    && greeting.iter().any(|l| l.starts_with("id: ")),
+                "no greeting: {greeting:?}"
             );
-            let _ = s.next_line(Duration::from_secs(1)).await; // the blank line ending it
         }
         s
     }
