@@ -246,19 +246,7 @@ pub(super) async fn insert_event(
     session_id: Option<SessionId>,
     expires_at: Millis,
 ) -> Result<()> {
-    sqlx::query(
-        "INSERT INTO feed (at, user_id, kind, session_id, expires_at, event_name, event) \
-         VALUES ($1, $2, 'event', $3, $4, $5, $6)",
-    )
-    .bind(now.0)
-    .bind(user_id.to_string())
-    .bind(session_id.map(|s| s.to_string()))
-    .bind(expires_at.0)
-    .bind(event.name())
-    .bind(event.data().to_string())
-    .execute(&mut *tx)
-    .await?;
-    Ok(())
+    insert_with_event(tx, "event", user_id, now, session_id, event, expires_at).await
 }
 
 pub(super) async fn insert_session_revoked(
@@ -269,13 +257,36 @@ pub(super) async fn insert_session_revoked(
     event: &Event,
     expires_at: Millis,
 ) -> Result<()> {
+    insert_with_event(
+        tx,
+        "session_revoked",
+        user_id,
+        now,
+        Some(sid),
+        event,
+        expires_at,
+    )
+    .await
+}
+
+/// A feed entry of `kind` carrying a device event.
+async fn insert_with_event(
+    tx: &mut AnyConnection,
+    kind: &str,
+    user_id: UserId,
+    now: Millis,
+    session_id: Option<SessionId>,
+    event: &Event,
+    expires_at: Millis,
+) -> Result<()> {
     sqlx::query(
         "INSERT INTO feed (at, user_id, kind, session_id, expires_at, event_name, event) \
-         VALUES ($1, $2, 'session_revoked', $3, $4, $5, $6)",
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
     )
     .bind(now.0)
     .bind(user_id.to_string())
-    .bind(sid.to_string())
+    .bind(kind)
+    .bind(session_id.map(|s| s.to_string()))
     .bind(expires_at.0)
     .bind(event.name())
     .bind(event.data().to_string())

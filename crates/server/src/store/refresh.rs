@@ -247,16 +247,28 @@ async fn pg_spender(
             next_batch(&mut jobs, &closing).await
         };
         let Some(batch) = batch else { return };
-        match spend_pg_batch(&pool, &batch).await {
-            Ok(results) => {
-                for ((_, reply), result) in batch.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
-                }
+        let outcome = spend_pg_batch(&pool, &batch).await;
+        answer(&pool, batch, outcome).await;
+    }
+}
+
+/// Tells each caller of a batch its result. Whatever failed, failed for the whole
+/// statement or transaction: each spend then runs on its own, so one bad spend cannot
+/// fail the others.
+async fn answer(
+    pool: &AnyPool,
+    batch: Vec<(SpendJob, SpendReply)>,
+    outcome: Result<Vec<Option<(String, String)>>, sqlx::Error>,
+) {
+    match outcome {
+        Ok(results) => {
+            for ((_, reply), result) in batch.into_iter().zip(results) {
+                let _ = reply.send(Ok(result));
             }
-            Err(_) => {
-                for (job, reply) in batch {
-                    let _ = reply.send(job.run(&pool).await.map_err(StoreError::from));
-                }
+        }
+        Err(_) => {
+            for (job, reply) in batch {
+                let _ = reply.send(job.run(pool).await.map_err(StoreError::from));
             }
         }
     }
@@ -333,20 +345,8 @@ async fn batch_spender(
     closing: CancellationToken,
 ) {
     while let Some(batch) = next_batch(&mut jobs, &closing).await {
-        match spend_batch(&pool, &batch).await {
-            Ok(results) => {
-                for ((_, reply), result) in batch.into_iter().zip(results) {
-                    let _ = reply.send(Ok(result));
-                }
-            }
-            // Whatever failed, failed for the whole transaction: run each on its own,
-            // so one bad spend cannot fail the others.
-            Err(_) => {
-                for (job, reply) in batch {
-                    let _ = reply.send(job.run(&pool).await.map_err(StoreError::from));
-                }
-            }
-        }
+        let outcome = spend_batch(&pool, &batch).await;
+        answer(&pool, batch, outcome).await;
     }
 }
 
