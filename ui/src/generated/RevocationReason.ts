@@ -3,4 +3,4 @@
 /**
  * Why a session ended. Sent in `session.revoked` events and kept in the activity log.
  */
-export type RevocationReason = "logout" | "revoked" | "revoked_others" | "signed_out_everywhere" | "refresh_token_reuse" | "admin" | "unknown";
+export type RevocationReason = "logout" | "revoked" | "revoked_others" | "signed_out_everywhere" | "refresh_token_reuse" | "admin" | "password_changed" | "unknown";

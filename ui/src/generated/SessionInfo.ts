@@ -3,7 +3,7 @@ import type { Device } from "./Device";
 import type { SessionId } from "./SessionId";
 
 /**
- * One live session as `GET /v1/sessions` lists it.
+ * One session as `GET /v1/sessions` lists it.
  */
 export type SessionInfo = { id: SessionId, device: Device, created_at: string, last_seen_at: string, last_ip: string | null, 
 /**
