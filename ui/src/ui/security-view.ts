@@ -122,7 +122,7 @@ export class SecurityView {
 
   // Two-step sign-in
   private readonly twoStepBox = h("div", { class: "two-step" });
-  private readonly twoStepStatus = h("p", { class: "setting-state", "data-testid": "two-step-status" });
+  private readonly twoStepStatus = h("p", { class: "setting-state", "data-testid": "two-step-state" });
   private readonly twoStepFeedback: Feedback;
   private stage: TwoStepStage = "loading";
   private busy = false;
