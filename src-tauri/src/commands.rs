@@ -276,9 +276,7 @@ pub async fn two_step_disable(
 }
 
 #[tauri::command]
-pub async fn signed_out_devices(
-    ctx: State<'_, AppContext>,
-) -> CommandResult<Vec<SignedOutDevice>> {
+pub async fn signed_out_devices(ctx: State<'_, AppContext>) -> CommandResult<Vec<SignedOutDevice>> {
     let listed = session(&ctx).await?.list_devices_with_signed_out().await?;
     let now = Local::now();
     Ok(listed

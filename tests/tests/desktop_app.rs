@@ -522,7 +522,11 @@ async fn after_a_scare_in_the_desktop_app() {
         .await;
     let banner = app.wait_visible(&id("sign-in-banner")).await.unwrap();
     assert!(
-        banner.text().await.unwrap().contains("New sign-in on 'Phone'"),
+        banner
+            .text()
+            .await
+            .unwrap()
+            .contains("New sign-in on 'Phone'"),
         "the banner says it"
     );
     app.click("sign-in-banner-show").await.unwrap();
@@ -566,7 +570,8 @@ async fn after_a_scare_in_the_desktop_app() {
         .await
         .unwrap();
     assert!(
-        status.starts_with("Keys erased from this device at ") && status.ends_with(", from 127.0.0.1"),
+        status.starts_with("Keys erased from this device at ")
+            && status.ends_with(", from 127.0.0.1"),
         "{status}"
     );
     save_screenshot(&app, "signed-out-devices.png").await;
@@ -577,7 +582,9 @@ async fn after_a_scare_in_the_desktop_app() {
     app.click("security-tab").await.unwrap();
     app.type_into("current-password", PASSWORD).await.unwrap();
     app.type_into("new-password", new_password).await.unwrap();
-    app.type_into("confirm-password", new_password).await.unwrap();
+    app.type_into("confirm-password", new_password)
+        .await
+        .unwrap();
     app.click("change-password-submit").await.unwrap();
     let said = app
         .wait_visible(&id("change-password-status"))
@@ -596,7 +603,10 @@ async fn after_a_scare_in_the_desktop_app() {
             "{name} is signed out on the server"
         );
     }
-    assert!(keychain_holds_this_device(server.url()), "this device stays");
+    assert!(
+        keychain_holds_this_device(server.url()),
+        "this device stays"
+    );
 
     // Two-step sign-in on: the QR code and the key, a first code computed from that
     // key, then the recovery codes, once.
@@ -619,9 +629,12 @@ async fn after_a_scare_in_the_desktop_app() {
         .collect();
     save_screenshot(&app, "two-step-setup.png").await;
     let enrolled_at = unix_now();
-    app.type_into("two-step-confirm-code", &authenticator_code(&secret, enrolled_at))
-        .await
-        .unwrap();
+    app.type_into(
+        "two-step-confirm-code",
+        &authenticator_code(&secret, enrolled_at),
+    )
+    .await
+    .unwrap();
     app.click("two-step-confirm").await.unwrap();
     let codes = app
         .wait_all(&id("recovery-code"), "recovery codes", |c| c.len() == 10)
