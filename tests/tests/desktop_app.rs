@@ -574,6 +574,15 @@ async fn after_a_scare_in_the_desktop_app() {
             && status.ends_with(", from 127.0.0.1"),
         "{status}"
     );
+    if screenshot_path("").is_some() {
+        app.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'end'})",
+                vec![serde_json::json!(id("signed-out-section"))],
+            )
+            .await
+            .unwrap();
+    }
     save_screenshot(&app, "signed-out-devices.png").await;
 
     // Change the password in the app: every other device is signed out (asserted on

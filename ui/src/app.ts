@@ -285,6 +285,7 @@ export class App {
       });
       this.view = view;
       replaceChildren(this.content, view.el);
+      this.banners.clearSignIns();
       this.banners.setReview(null);
       if (focus) view.focusInitial();
       this.reportFirstPaint("sign-in", 0);

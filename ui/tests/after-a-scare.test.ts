@@ -132,6 +132,23 @@ describe("told about every new sign-in", () => {
     expect(byTestId("sign-in-banner")).toBeNull();
   });
 
+  it("unmarks the device once the person moves on, and forgets sign-ins when signed out here", async () => {
+    const ipc = signedIn();
+    await mount(ipc);
+    ipc.emit("new-sign-in", { ...phoneSignIn, session_id: "work" });
+    await flush();
+    get<HTMLButtonElement>("sign-in-banner-show").click();
+    await flush();
+    expect(row("work").dataset.highlighted).toBe("true");
+    get<HTMLButtonElement>("refresh-devices").focus();
+    expect(row("work").dataset.highlighted).toBeUndefined();
+
+    ipc.state = { ...ipc.state, signed_in: false, session_id: null };
+    ipc.emit("signed-out", { by_session_id: "work", by_device_name: "Work laptop", reason: "revoked", at: AT_1402, message: "This device was signed out from Work laptop at 14:02." });
+    await flush();
+    expect(byTestId("sign-in-banner")).toBeNull();
+  });
+
   it("finds a device the list did not have yet", async () => {
     const ipc = signedIn();
     await mount(ipc);

@@ -71,6 +71,12 @@ export class Banners {
     this.renderAlerts();
   }
 
+  /** Signed out here: news of the account's sign-ins is not this screen's any more. */
+  clearSignIns(): void {
+    this.signIns.length = 0;
+    this.renderSignIns();
+  }
+
   clearAlerts(): void {
     this.alerts.length = 0;
     this.signIns.length = 0;

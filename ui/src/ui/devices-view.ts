@@ -138,10 +138,18 @@ export class DevicesView {
     const el = row?.el ?? ended;
     if (!el) return false;
     this.wanted = null;
-    // Not in every DOM (jsdom has none); the focus below scrolls there too.
-    el.scrollIntoView?.({ block: "center" });
+    // As little scrolling as shows it (the banner that led here may stay in view). Not
+    // in every DOM (jsdom has none); the focus below scrolls there too.
+    el.scrollIntoView?.({ block: "nearest" });
     if (row) {
       row.focusSignOut();
+      // Marked until the person moves on from it.
+      const moveOn = (ev: FocusEvent): void => {
+        if (ev.relatedTarget instanceof Node && row.el.contains(ev.relatedTarget)) return;
+        row.setHighlighted(false);
+        row.el.removeEventListener("focusout", moveOn);
+      };
+      row.el.addEventListener("focusout", moveOn);
     } else {
       setAttr(el, "tabindex", -1);
       el.focus();

@@ -198,7 +198,7 @@ export class SecurityView {
         h("h3", { class: "section-title", id: "two-step-heading" }, "Two-step sign-in"),
         h(
           "p",
-          { class: "setting-help" },
+          { class: "section-help" },
           "Signing in then also takes a code from an authenticator app on your phone, so a stolen password alone is not enough.",
         ),
         this.twoStepStatus,
