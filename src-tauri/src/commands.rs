@@ -287,5 +287,9 @@ pub async fn signed_out_devices(ctx: State<'_, AppContext>) -> CommandResult<Vec
 
 #[tauri::command]
 pub async fn device_to_show(ctx: State<'_, AppContext>) -> CommandResult<Option<SessionId>> {
-    Ok(ctx.take_device_to_show())
+    let device = ctx.take_device_to_show();
+    if let Some(id) = device {
+        tracing::info!(device = %id, "showing the device a notification was about");
+    }
+    Ok(device)
 }

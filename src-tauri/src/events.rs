@@ -113,7 +113,15 @@ async fn pass_on<R: Runtime>(app: &AppHandle<R>, e: ClientEvent) {
                 },
             );
         }
-        // Online, PendingRevocations, and whatever a later client adds: AppState moved.
+        ClientEvent::Online { online, .. } => {
+            if online {
+                tracing::info!("following the account's events");
+            } else {
+                tracing::info!("not connected to the account's events; reconnecting");
+            }
+            emit_state(app).await;
+        }
+        // PendingRevocations, and whatever a later client adds: AppState moved.
         _ => emit_state(app).await,
     }
 }

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use client::{AccountKey, EntryName};
 use demo::{OtherDevice, sign_in_other_devices};
-use e2e::desktop::{self, DESKTOP, Tray, WINDOW_TITLE, WindowManager};
+use e2e::desktop::{self, DESKTOP, Notifications, Tray, WINDOW_TITLE, WindowManager};
 use e2e::driver::{Driver, app_binary};
 use testkit::TestServer;
 
@@ -511,7 +511,9 @@ async fn after_a_scare_in_the_desktop_app() {
     app.wait_devices(3).await.unwrap();
 
     // A new sign-in elsewhere: an OS notification in proto::notice's words, and a
-    // banner whose "Not you?" shows that device, ready to be signed out.
+    // banner. A click on the notification shows that device, ready to be signed out
+    // (the banner's "Not you?" does the same: ui/tests).
+    let server_on_screen = Notifications::start().await.unwrap();
     let notifications = NotificationWatch::start();
     tokio::time::sleep(Duration::from_millis(500)).await; // monitoring begins
     let phone = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Phone")
@@ -529,7 +531,14 @@ async fn after_a_scare_in_the_desktop_app() {
             .contains("New sign-in on 'Phone'"),
         "the banner says it"
     );
-    app.click("sign-in-banner-show").await.unwrap();
+    desktop::wait_until(
+        "the notification on screen",
+        Duration::from_secs(10),
+        || Notifications::displayed() >= 1,
+    )
+    .await
+    .unwrap();
+    server_on_screen.click().unwrap();
     let phone_row = format!(
         "{}[data-session-id=\"{}\"][data-highlighted=\"true\"]",
         id("device-row"),
@@ -537,6 +546,7 @@ async fn after_a_scare_in_the_desktop_app() {
     );
     app.wait_visible(&phone_row).await.unwrap();
     save_screenshot(&app, "new-sign-in.png").await;
+    server_on_screen.stop().await;
 
     // The lost laptop is signed out: it erases its keys and says so, and the app shows
     // its receipt in the "Signed out" section within 2 s.
@@ -692,4 +702,76 @@ async fn after_a_scare_in_the_desktop_app() {
     drop(laptop);
 
     app.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_on_a_notification_opens_the_hidden_app_at_that_device() {
+    if !e2e::driver::environment_or_skip("a notification click") {
+        return;
+    }
+    let _desktop = DESKTOP.lock().await;
+    let server = TestServer::start().await;
+    demo::create_account(server.url(), EMAIL, PASSWORD)
+        .await
+        .unwrap();
+    let config = tempfile::tempdir().unwrap();
+    drop(
+        demo::sign_in_this_device(
+            Some(config.path()),
+            server.url(),
+            EMAIL,
+            PASSWORD,
+            Some("Ada's desktop"),
+        )
+        .await
+        .unwrap(),
+    );
+
+    // Watching without a window, as after a start at login.
+    let notifications = Notifications::start().await.unwrap();
+    let mut app = desktop::App::start(
+        &app_binary(),
+        &["--server", server.url(), "--hidden"],
+        config.path(),
+    )
+    .unwrap();
+    app.wait_logged("following the account's events", 0, APP_TIMEOUT)
+        .await
+        .unwrap();
+
+    let phone = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Phone")
+        .await
+        .unwrap();
+    desktop::wait_until("the notification on screen", APP_TIMEOUT, || {
+        Notifications::displayed() >= 1
+    })
+    .await
+    .unwrap();
+    let before = app.log_len();
+    notifications.click().unwrap();
+
+    // The click opens the window, whose page asks which device to show: the phone.
+    app.wait_logged(
+        "notification clicked: opening the window",
+        before,
+        APP_TIMEOUT,
+    )
+    .await
+    .unwrap();
+    let shown = app
+        .wait_logged(
+            "showing the device a notification was about",
+            before,
+            APP_TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert!(
+        shown.contains(&phone.session_id().to_string()),
+        "the phone is shown: {shown}"
+    );
+    assert!(app.running());
+
+    app.stop().await;
+    notifications.stop().await;
 }
