@@ -44,7 +44,7 @@ TEST_PACKAGES=(postgresql dbus dbus-x11 gnome-keyring libsecret-tools)
 # through WebKitWebDriver, with a window manager (openbox; wmctrl closes windows as a
 # person does) and a system tray (gtk-sni-tray, a StatusNotifierItem host).
 APP_PACKAGES=(libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev)
-E2E_PACKAGES=(xvfb xauth webkit2gtk-driver openbox wmctrl haskell-gtk-sni-tray-utils)
+E2E_PACKAGES=(xvfb xauth webkit2gtk-driver openbox wmctrl haskell-gtk-sni-tray-utils dunst)
 
 # ensure_node: the UI is built with Node >= 20.19 (Debian 12's own archive has 18):
 # say so plainly if it is missing.

@@ -42,6 +42,27 @@ macro_rules! app_commands {
             start_at_login() -> StartAtLogin;
             /// Switches starting at login on or off; answers the setting as it now is.
             set_start_at_login(StartAtLoginArgs) -> StartAtLogin;
+            /// Completes a sign-in that `sign_in` answered with `two_step_required`, with
+            /// a code from the authenticator app or a recovery code.
+            sign_in_second_step(SecondStepArgs) -> AppState;
+            /// The account: its email, and whether two-step sign-in is on.
+            account() -> Account;
+            /// Changes the password (the current one is needed); answers how many
+            /// other devices were signed out.
+            change_password(ChangePasswordArgs) -> Revoked;
+            /// Starts turning two-step sign-in on: the secret for an authenticator app.
+            two_step_start(PasswordArgs) -> TwoStepSetup;
+            /// Turns two-step sign-in on with the app's first code; answers the recovery
+            /// codes, shown this once.
+            two_step_confirm(CodeArgs) -> RecoveryCodes;
+            /// Turns two-step sign-in off (the password and a code or recovery code).
+            two_step_disable(TwoStepDisableArgs) -> ();
+            /// The devices signed out in the last 7 days, and whether each has erased
+            /// its keys.
+            signed_out_devices() -> Vec<SignedOutDevice>;
+            /// The device a click on an OS notification asked to show, once (`null`:
+            /// none); for a window that the click opened.
+            device_to_show() -> Option<SessionId>;
         }
     };
 }

@@ -2,7 +2,7 @@
 //! translate the answer. Failures reject with the `AppError` object.
 
 use chrono::Local;
-use client::{ClientError, Session};
+use client::{ClientError, Session, TwoStepAnswer};
 use proto::SessionId;
 use proto::activity::ActivityEvent;
 use proto::sessions::SessionInfo;
@@ -10,8 +10,10 @@ use tauri::State;
 
 use crate::AppContext;
 use crate::ipc::{
-    AppError, AppState, Args, CommandResult, DeviceArgs, FirstPaintArgs, RenameDeviceArgs, Revoked,
-    SignInArgs, StartAtLogin, StartAtLoginArgs,
+    Account, AppError, AppState, Args, ChangePasswordArgs, CodeArgs, CommandResult, DeviceArgs,
+    FirstPaintArgs, FlowCode, PasswordArgs, RecoveryCodes, RenameDeviceArgs, Revoked,
+    SecondStepArgs, SignInArgs, SignedOutDevice, StartAtLogin, StartAtLoginArgs,
+    TwoStepDisableArgs, TwoStepSetup,
 };
 
 /// The signed-in session this window shows (`not_signed_in` if none).
@@ -50,7 +52,7 @@ pub async fn sign_in(
     args: Args<SignInArgs>,
 ) -> CommandResult<AppState> {
     let Args(args) = args;
-    let session = ctx
+    let signed_in = ctx
         .manager
         .sign_in(
             &args.server_url,
@@ -58,10 +60,56 @@ pub async fn sign_in(
             &args.password,
             args.device_name.as_deref(),
         )
-        .await?;
+        .await;
+    let session = match signed_in {
+        Ok(session) => session,
+        // The password was right; the server's challenge stays here (the web view
+        // never holds it) until the code comes with `sign_in_second_step`.
+        Err(ClientError::TwoStepRequired { challenge }) => {
+            let e = ClientError::TwoStepRequired {
+                challenge: challenge.clone(),
+            };
+            ctx.set_two_step(Some(*challenge));
+            return Err(AppError::flow(FlowCode::TwoStepRequired, &e));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    signed_in_here(&ctx, session).await
+}
+
+/// A sign-in completed: this window follows that server, and the account's events.
+async fn signed_in_here(ctx: &AppContext, session: Session) -> CommandResult<AppState> {
+    ctx.set_two_step(None);
     ctx.set_server(session.server());
     session.start_events();
-    state(&ctx).await
+    state(ctx).await
+}
+
+#[tauri::command]
+pub async fn sign_in_second_step(
+    ctx: State<'_, AppContext>,
+    args: Args<SecondStepArgs>,
+) -> CommandResult<AppState> {
+    let Args(args) = args;
+    let expired = || AppError::flow(FlowCode::TwoStepExpired, &ClientError::TwoStepExpired);
+    let challenge = ctx
+        .two_step()
+        .filter(|c| !c.is_expired())
+        .ok_or_else(expired)?;
+    let answer = if args.recovery {
+        TwoStepAnswer::recovery_code(&args.code)
+    } else {
+        TwoStepAnswer::code(&args.code)
+    };
+    match ctx.manager.sign_in_second_step(&challenge, &answer).await {
+        Ok(session) => signed_in_here(&ctx, session).await,
+        Err(ClientError::TwoStepExpired) => {
+            ctx.set_two_step(None);
+            Err(expired())
+        }
+        // A wrong code: the same challenge may be answered again.
+        Err(e) => Err(e.into()),
+    }
 }
 
 #[tauri::command]
@@ -157,4 +205,91 @@ pub async fn set_start_at_login(
         .is_enabled()
         .map_err(|e| AppError::config(e.to_string()))?;
     Ok(StartAtLogin { enabled })
+}
+
+#[tauri::command]
+pub async fn account(ctx: State<'_, AppContext>) -> CommandResult<Account> {
+    let info = session(&ctx).await?.account_info().await?;
+    Ok(Account {
+        email: info.email,
+        created_at: info.created_at,
+        two_step: info.two_step,
+    })
+}
+
+#[tauri::command]
+pub async fn change_password(
+    ctx: State<'_, AppContext>,
+    args: Args<ChangePasswordArgs>,
+) -> CommandResult<Revoked> {
+    let Args(args) = args;
+    let revoked = session(&ctx)
+        .await?
+        .change_password(
+            &args.current_password,
+            &args.new_password,
+            args.sign_out_other_devices,
+        )
+        .await?;
+    tracing::info!(revoked, "password changed");
+    Ok(Revoked { revoked })
+}
+
+#[tauri::command]
+pub async fn two_step_start(
+    ctx: State<'_, AppContext>,
+    args: Args<PasswordArgs>,
+) -> CommandResult<TwoStepSetup> {
+    let Args(args) = args;
+    let enrolment = session(&ctx).await?.two_step_start(&args.password).await?;
+    Ok(TwoStepSetup {
+        secret: enrolment.secret.expose().to_owned(),
+        qr_svg: enrolment.qr_svg,
+    })
+}
+
+#[tauri::command]
+pub async fn two_step_confirm(
+    ctx: State<'_, AppContext>,
+    args: Args<CodeArgs>,
+) -> CommandResult<RecoveryCodes> {
+    let Args(args) = args;
+    let codes = session(&ctx).await?.two_step_confirm(&args.code).await?;
+    tracing::info!("two-step sign-in turned on");
+    Ok(RecoveryCodes {
+        recovery_codes: codes.iter().map(|c| c.expose().to_owned()).collect(),
+    })
+}
+
+#[tauri::command]
+pub async fn two_step_disable(
+    ctx: State<'_, AppContext>,
+    args: Args<TwoStepDisableArgs>,
+) -> CommandResult<()> {
+    let Args(args) = args;
+    session(&ctx)
+        .await?
+        .two_step_disable(&args.password, &args.code)
+        .await?;
+    tracing::info!("two-step sign-in turned off");
+    Ok(())
+}
+
+#[tauri::command]
+pub async fn signed_out_devices(ctx: State<'_, AppContext>) -> CommandResult<Vec<SignedOutDevice>> {
+    let listed = session(&ctx).await?.list_devices_with_signed_out().await?;
+    let now = Local::now();
+    Ok(listed
+        .into_iter()
+        .filter_map(|s| SignedOutDevice::new(s, &now))
+        .collect())
+}
+
+#[tauri::command]
+pub async fn device_to_show(ctx: State<'_, AppContext>) -> CommandResult<Option<SessionId>> {
+    let device = ctx.take_device_to_show();
+    if let Some(id) = device {
+        tracing::info!(device = %id, "showing the device a notification was about");
+    }
+    Ok(device)
 }

@@ -101,6 +101,7 @@ fn typescript() -> BTreeMap<PathBuf, String> {
     collect.visit::<Commands>();
     collect.visit::<EventMap>();
     collect.visit::<client::ErrorInfo>();
+    collect.visit::<AppErrorCode>();
     files
 }
 

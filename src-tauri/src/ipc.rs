@@ -4,9 +4,11 @@
 //! no expiry, no keychain secret.
 
 use chrono::{DateTime, Local};
-use client::{ClientError, ErrorInfo, KeychainStatus, Status};
-use proto::events::SecurityAlert;
-use proto::{Password, SessionId};
+use client::{ClientError, ErrorCode, ErrorInfo, KeychainStatus, Status};
+use proto::events::{SecurityAlert, SessionCreated};
+use proto::sessions::{RevocationReason, SessionInfo};
+pub use proto::{Device, SessionId};
+use proto::{Password, Timestamp};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use tauri::Runtime;
@@ -89,26 +91,77 @@ impl SignedOutNotice {
     }
 }
 
-/// What every failed command rejects with (the object, not a string).
+/// What every failed command rejects with (the object, not a string): the client's
+/// `ErrorInfo`, whose `code` is one of the client's codes or, for a step of a flow the
+/// UI has to take, one of the app's own ([`FlowCode`]).
+/// (Its TypeScript is the client's `ErrorInfo` with `code: AppErrorCode`.)
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[serde(transparent)]
-pub struct AppError(pub ErrorInfo);
+pub struct AppError {
+    pub code: AppErrorCode,
+    /// What went wrong and what to do about it, in words for people.
+    pub message: String,
+    /// For `rate_limited`: seconds to wait, when the server said.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub retry_after_secs: Option<u64>,
+}
+
+/// `AppError.code`: the client's codes, and the app's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(untagged)]
+pub enum AppErrorCode {
+    Client(ErrorCode),
+    Flow(FlowCode),
+}
+
+/// Codes of the app's own: not failures, but the next step of a flow, which the UI
+/// must tell apart from any other refusal.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "snake_case")]
+pub enum FlowCode {
+    /// `sign_in`: the password was right and the account has two-step sign-in: ask for
+    /// a code and call `sign_in_second_step` (the app keeps the server's challenge).
+    TwoStepRequired,
+    /// `sign_in_second_step`: the sign-in can no longer be completed (it expired, was
+    /// completed, or none is waiting): sign in again from the start.
+    TwoStepExpired,
+}
 
 impl AppError {
     /// A setting of the app's own (not the client's config file) could not be read or
     /// written: `config_error`, with what went wrong.
     pub fn config(message: String) -> Self {
-        Self(ErrorInfo {
-            code: client::ErrorCode::ConfigError,
+        Self {
+            code: AppErrorCode::Client(ErrorCode::ConfigError),
             message,
             retry_after_secs: None,
-        })
+        }
+    }
+
+    /// The next step of a flow, with the client's words for it.
+    pub fn flow(code: FlowCode, e: &ClientError) -> Self {
+        Self {
+            code: AppErrorCode::Flow(code),
+            message: e.to_info().message,
+            retry_after_secs: None,
+        }
+    }
+}
+
+impl From<ErrorInfo> for AppError {
+    fn from(e: ErrorInfo) -> Self {
+        Self {
+            code: AppErrorCode::Client(e.code),
+            message: e.message,
+            retry_after_secs: e.retry_after_secs,
+        }
     }
 }
 
 impl From<ClientError> for AppError {
     fn from(e: ClientError) -> Self {
-        Self(e.to_info())
+        e.to_info().into()
     }
 }
 
@@ -191,6 +244,134 @@ pub struct DeviceArgs {
     pub id: String,
 }
 
+/// The arguments of `sign_in_second_step`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SecondStepArgs {
+    /// The code the authenticator app shows, or a recovery code.
+    pub code: String,
+    /// `code` is one of the recovery codes shown when two-step sign-in was turned on.
+    pub recovery: bool,
+}
+
+/// The answer of `account`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct Account {
+    pub email: String,
+    #[cfg_attr(test, ts(type = "string"))]
+    pub created_at: Timestamp,
+    /// Two-step sign-in is on.
+    pub two_step: bool,
+}
+
+/// The arguments of `change_password`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+#[serde(rename_all = "camelCase")]
+pub struct ChangePasswordArgs {
+    #[cfg_attr(test, ts(type = "string"))]
+    pub current_password: Password,
+    #[cfg_attr(test, ts(type = "string"))]
+    pub new_password: Password,
+    /// Every other device is signed out (reason `password_changed`); this one stays.
+    pub sign_out_other_devices: bool,
+}
+
+/// The arguments of `two_step_start`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct PasswordArgs {
+    /// The account's current password.
+    #[cfg_attr(test, ts(type = "string"))]
+    pub password: Password,
+}
+
+/// The answer of `two_step_start`: what an authenticator app needs. Two-step sign-in
+/// is not on until `two_step_confirm` gets a first code.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TwoStepSetup {
+    /// The secret in base32, for typing into the app.
+    pub secret: String,
+    /// The server's QR code of the secret's `otpauth://` URI, an SVG document: the UI
+    /// reads it with `DOMParser` and rebuilds only its squares (never as markup).
+    pub qr_svg: String,
+}
+
+/// The arguments of `two_step_confirm`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct CodeArgs {
+    /// The code the authenticator app shows.
+    pub code: String,
+}
+
+/// The answer of `two_step_confirm`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct RecoveryCodes {
+    /// Ten codes, each usable once in place of a code; never shown again.
+    pub recovery_codes: Vec<String>,
+}
+
+/// The arguments of `two_step_disable`.
+#[derive(Deserialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct TwoStepDisableArgs {
+    #[cfg_attr(test, ts(type = "string"))]
+    pub password: Password,
+    /// A code from the authenticator app, or a recovery code.
+    pub code: String,
+}
+
+/// A device signed out in the last 7 days, and whether it has erased its keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct SignedOutDevice {
+    pub id: SessionId,
+    pub device: Device,
+    #[cfg_attr(test, ts(type = "string"))]
+    pub created_at: Timestamp,
+    #[cfg_attr(test, ts(type = "string"))]
+    pub last_seen_at: Timestamp,
+    pub last_ip: Option<String>,
+    #[cfg_attr(test, ts(type = "string"))]
+    pub revoked_at: Timestamp,
+    pub revoked_reason: RevocationReason,
+    /// When the device's wipe receipt said it erased its keys; `null` until then.
+    #[cfg_attr(test, ts(type = "string | null"))]
+    pub wiped_at: Option<Timestamp>,
+    /// The address the receipt came from.
+    pub wiped_ip: Option<String>,
+    /// "Keys erased from this device at 14:02, from 192.0.2.9", or "Waiting for this
+    /// device to come online" (`proto::notice`, worded when it is sent).
+    pub wipe_status: String,
+}
+
+impl SignedOutDevice {
+    /// A listed session that ended (`None` for a live one); its status worded relative
+    /// to `now`.
+    pub fn new(s: SessionInfo, now: &DateTime<Local>) -> Option<Self> {
+        let ended = s.signed_out()?;
+        let wiped = ended.wiped_at.map(|at| proto::notice::moment(at, now));
+        let wipe_status =
+            proto::notice::wipe_status_message(wiped.as_deref(), ended.wiped_ip.as_deref());
+        Some(Self {
+            id: s.id,
+            device: s.device,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            last_ip: s.last_ip,
+            revoked_at: ended.revoked_at,
+            revoked_reason: ended.revoked_reason,
+            wiped_at: ended.wiped_at,
+            wiped_ip: ended.wiped_ip,
+            wipe_status,
+        })
+    }
+}
+
 /// The arguments of `first_paint`.
 #[derive(Deserialize)]
 #[cfg_attr(test, derive(ts_rs::TS))]
@@ -221,6 +402,37 @@ pub struct StartAtLoginArgs {
 pub struct DevicesChanged {
     /// The server event that changed it (`session.created`, `session.revoked`, …).
     pub reason: &'static str,
+}
+
+/// Payload of `new-sign-in`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct NewSignIn {
+    pub session_id: SessionId,
+    pub device: Device,
+    /// The address it signed in from, when the server said.
+    pub ip: Option<String>,
+    /// "New sign-in on 'Phone' (iOS 18.1) from 192.0.2.7" (`proto::notice`): the words
+    /// of the OS notification.
+    pub message: String,
+}
+
+impl From<&SessionCreated> for NewSignIn {
+    fn from(e: &SessionCreated) -> Self {
+        Self {
+            session_id: e.session_id,
+            device: e.device.clone(),
+            ip: e.ip.clone(),
+            message: proto::notice::new_sign_in_message(&e.device, e.ip.as_deref()),
+        }
+    }
+}
+
+/// Payload of `show-device`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(test, derive(ts_rs::TS))]
+pub struct ShowDevice {
+    pub session_id: SessionId,
 }
 
 /// An event the app sends the web view; its name is fixed by its payload's type, so
@@ -271,4 +483,10 @@ app_events! {
     "signed-out" => SignedOutNotice,
     /// A field of `AppState` changed.
     "state-changed" => AppState,
+    /// Another device signed in to the account (the OS was told too).
+    "new-sign-in" => NewSignIn,
+    /// The person clicked an OS notification about a device ("Not you?"): show that
+    /// device in the list, ready to be signed out. When the click opened the window,
+    /// the page asks `device_to_show` instead.
+    "show-device" => ShowDevice,
 }

@@ -28,7 +28,8 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Instant;
 
-use client::SessionManager;
+use client::{SessionManager, TwoStepChallenge};
+use proto::SessionId;
 use tauri::{Builder, Manager, Runtime, State};
 
 use crate::ipc::{AppState, Args, CommandResult};
@@ -88,6 +89,11 @@ pub struct AppContext {
     opening: Mutex<Option<Opening>>,
     /// Told every `AppState` read (the tray shows it).
     state_observer: OnceLock<StateObserver>,
+    /// A sign-in waiting for its two-step code: the server's challenge, kept on this
+    /// side (the web view never holds it) until answered, replaced or expired.
+    two_step: Mutex<Option<TwoStepChallenge>>,
+    /// The device a click on a notification asked to show, for the window it opened.
+    device_to_show: Mutex<Option<SessionId>>,
 }
 
 pub type StateObserver = Arc<dyn Fn(&AppState) + Send + Sync>;
@@ -112,6 +118,8 @@ impl AppContext {
                 start: true,
             })),
             state_observer: OnceLock::new(),
+            two_step: Mutex::new(None),
+            device_to_show: Mutex::new(None),
         }
     }
 
@@ -195,9 +203,30 @@ impl AppContext {
             .clone()
     }
 
+    pub(crate) fn two_step(&self) -> Option<TwoStepChallenge> {
+        lock(&self.two_step).clone()
+    }
+
+    pub(crate) fn set_two_step(&self, challenge: Option<TwoStepChallenge>) {
+        *lock(&self.two_step) = challenge;
+    }
+
+    pub(crate) fn set_device_to_show(&self, id: Option<SessionId>) {
+        *lock(&self.device_to_show) = id;
+    }
+
+    pub(crate) fn take_device_to_show(&self) -> Option<SessionId> {
+        lock(&self.device_to_show).take()
+    }
+
     pub(crate) fn set_server(&self, server: &str) {
         *self.server.lock().unwrap_or_else(|p| p.into_inner()) = Some(server.to_string());
     }
+}
+
+/// Every lock here guards a plain value that a panic elsewhere cannot leave half made.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
 }
 
 /// Puts the app together on any runtime: the real one (Wry) in `main`, Tauri's mock
@@ -212,6 +241,7 @@ pub fn builder<R: Runtime>(builder: Builder<R>, context: AppContext) -> Builder<
         .setup(|app| {
             let handle = app.handle().clone();
             let manager = app.state::<AppContext>().manager.clone();
+            events::on_notification_click(&handle);
             events::start(handle, manager);
             Ok(())
         })

@@ -99,7 +99,7 @@ fn build<R: Runtime>(app: &AppHandle<R>) -> tauri::Result<()> {
     tauri::async_runtime::spawn(async move {
         let ctx = handle.state::<AppContext>();
         if let Err(e) = crate::commands::state(&ctx).await {
-            tracing::warn!(error = %e.0.message, "could not read the app state for the tray");
+            tracing::warn!(error = %e.message, "could not read the app state for the tray");
         }
     });
     Ok(())
@@ -116,7 +116,7 @@ fn on_menu_event<R: Runtime>(app: &AppHandle<R>, event: MenuEvent) {
                     // An open window switches to its sign-in screen.
                     Ok(state) => crate::events::emit(&app, state),
                     Err(e) => {
-                        tracing::warn!(error = %e.0.message, "signing out from the tray failed")
+                        tracing::warn!(error = %e.message, "signing out from the tray failed")
                     }
                 }
             });

@@ -574,3 +574,270 @@ fn the_notification_names_the_device_and_the_time() {
     let text = app::ipc::SignedOutNotice::new(reuse, &chrono::Local::now()).message;
     assert!(text.contains("used from somewhere else"), "{text}");
 }
+
+/// What an authenticator app computes from the key the app shows: the code of now.
+fn authenticator_code(secret: &str) -> String {
+    let totp = totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .build()
+        .unwrap();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    totp.generate(now).to_string()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn changing_the_password_signs_the_other_devices_out() {
+    let server = TestServer::start().await;
+    let others = account_with_three_devices(&server).await;
+    let app = App::start(Some(server.url()));
+    let own: proto::SessionId = app.sign_in(&server).await["session_id"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let new_password = "a longer and newer passphrase";
+
+    let wrong = app
+        .invoke(
+            "change_password",
+            json!({"currentPassword": "not it", "newPassword": new_password, "signOutOtherDevices": true}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong["code"], "invalid_credentials", "{wrong}");
+    let weak = app
+        .invoke(
+            "change_password",
+            json!({"currentPassword": PASSWORD, "newPassword": "password", "signOutOtherDevices": true}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(weak["code"], "validation_failed", "{weak}");
+    assert!(
+        weak["message"].as_str().is_some_and(|m| m.len() > 10),
+        "the server's reason: {weak}"
+    );
+    for (name, token) in &others {
+        assert!(
+            !server.session_is_revoked(token.session_id).await,
+            "{name} is still signed in after the refused changes"
+        );
+    }
+
+    let answer = app
+        .ok(
+            "change_password",
+            json!({"currentPassword": PASSWORD, "newPassword": new_password, "signOutOtherDevices": true}),
+        )
+        .await;
+    assert_eq!(answer, json!({"revoked": 3}));
+    for (name, token) in &others {
+        assert!(
+            server.session_is_revoked(token.session_id).await,
+            "{name} is signed out on the server"
+        );
+    }
+    assert!(!server.session_is_revoked(own).await, "this device stays");
+    assert_eq!(app.devices().await.len(), 1);
+    // The old password no longer signs anyone in; the new one does.
+    let refused = app
+        .invoke(
+            "sign_in",
+            json!({"serverUrl": server.url(), "email": EMAIL, "password": PASSWORD, "deviceName": "x"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused["code"], "invalid_credentials");
+    server.sign_in(EMAIL, new_password, "Phone").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_step_from_enrolment_to_a_sign_in_that_asks_for_the_code() {
+    let server = TestServer::start().await;
+    server.create_account(EMAIL, PASSWORD).await;
+    let app = App::start(Some(server.url()));
+    app.sign_in(&server).await;
+    let account = app.ok("account", json!({})).await;
+    assert_eq!(account["email"], EMAIL);
+    assert_eq!(account["two_step"], false);
+    assert!(account["created_at"].is_string(), "{account}");
+
+    let wrong = app
+        .invoke("two_step_start", json!({"password": "not it"}))
+        .await
+        .unwrap_err();
+    assert_eq!(wrong["code"], "invalid_credentials");
+    let setup = app
+        .ok("two_step_start", json!({"password": PASSWORD}))
+        .await;
+    let secret = setup["secret"].as_str().unwrap().to_string();
+    assert!(
+        secret.len() >= 16
+            && secret
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || (b'2'..=b'7').contains(&b)),
+        "a base32 key to type: {secret}"
+    );
+    let qr = setup["qr_svg"].as_str().unwrap();
+    assert!(
+        qr.contains("<svg") && qr.contains("<path") && qr.contains("viewBox"),
+        "the server's QR code, an SVG the UI can read: {}",
+        &qr[..qr.len().min(200)]
+    );
+    let bad = app
+        .invoke("two_step_confirm", json!({"code": "000000"}))
+        .await
+        .unwrap_err();
+    assert_eq!(bad["code"], "validation_failed", "{bad}");
+    let codes = app
+        .ok(
+            "two_step_confirm",
+            json!({"code": authenticator_code(&secret)}),
+        )
+        .await;
+    let codes: Vec<String> = serde_json::from_value(codes["recovery_codes"].clone()).unwrap();
+    assert_eq!(codes.len(), 10);
+    assert_eq!(app.ok("account", json!({})).await["two_step"], true);
+
+    // Signed out and back: the right password is not enough any more.
+    app.ok("sign_out", json!({})).await;
+    let asked = app
+        .invoke(
+            "sign_in",
+            json!({"serverUrl": server.url(), "email": EMAIL, "password": PASSWORD, "deviceName": "Ada's desktop"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(asked["code"], "two_step_required", "{asked}");
+    assert_eq!(app.ok("app_state", json!({})).await["signed_in"], false);
+    let wrong = app
+        .invoke(
+            "sign_in_second_step",
+            json!({"code": "000000", "recovery": false}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(wrong["code"], "validation_failed", "{wrong}");
+    // The code of now was spent turning it on (a replay is refused): a recovery code.
+    let state = app
+        .ok(
+            "sign_in_second_step",
+            json!({"code": codes[0], "recovery": true}),
+        )
+        .await;
+    assert_eq!(state["signed_in"], true, "{state}");
+    assert_eq!(app.devices().await[0]["device"]["name"], "Ada's desktop");
+    // Answered: that sign-in cannot be completed again.
+    let again = app
+        .invoke(
+            "sign_in_second_step",
+            json!({"code": codes[1], "recovery": true}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(again["code"], "two_step_expired", "{again}");
+
+    // Off: the password and a recovery code.
+    let off = app
+        .invoke(
+            "two_step_disable",
+            json!({"password": PASSWORD, "code": "nope"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(off["code"], "validation_failed", "{off}");
+    app.ok(
+        "two_step_disable",
+        json!({"password": PASSWORD, "code": codes[1]}),
+    )
+    .await;
+    assert_eq!(app.ok("account", json!({})).await["two_step"], false);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_new_sign_in_is_told_and_a_signed_out_device_shows_its_wipe_receipt() {
+    let server = TestServer::start().await;
+    let others = account_with_three_devices(&server).await;
+    let (_, tablet) = &others[2];
+    let app = App::start(Some(server.url()));
+    app.sign_in(&server).await;
+    let online = app.next_event("state-changed");
+    wait_for(&online, "online", |s| s["online"] == true).await;
+
+    // Another device signs in: the UI hears it in proto::notice's words.
+    let new = app.next_event("new-sign-in");
+    let phone = server.sign_in(EMAIL, PASSWORD, "New phone").await;
+    let told = wait_for(&new, "new-sign-in", |_| true).await;
+    assert_eq!(told["session_id"], phone.session_id.to_string());
+    assert_eq!(told["device"]["name"], "New phone");
+    assert_eq!(
+        told["message"],
+        "New sign-in on 'New phone' (Debian 12) from 127.0.0.1"
+    );
+
+    // The tablet is signed out: listed as waiting until its receipt arrives.
+    assert_eq!(app.ok("signed_out_devices", json!({})).await, json!([]));
+    app.ok(
+        "sign_out_device",
+        json!({"id": tablet.session_id.to_string()}),
+    )
+    .await;
+    let listed = app.ok("signed_out_devices", json!({})).await;
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], tablet.session_id.to_string());
+    assert_eq!(listed[0]["device"]["name"], "Old tablet");
+    assert_eq!(listed[0]["revoked_reason"], "revoked");
+    assert_eq!(listed[0]["wiped_at"], Value::Null);
+    assert_eq!(
+        listed[0]["wipe_status"],
+        "Waiting for this device to come online"
+    );
+
+    // The tablet proves it erased its keys (the receipt its client sends).
+    let wiped = app.next_event("devices-changed");
+    let receipt = reqwest::Client::new()
+        .post(format!(
+            "{}/v1/sessions/{}/wipe-receipt",
+            server.url(),
+            tablet.session_id
+        ))
+        .json(&json!({"refresh_token": tablet.refresh_token.expose()}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(receipt.status(), 204);
+    wait_for(&wiped, "devices-changed for session.wiped", |e| {
+        e["reason"] == "session.wiped"
+    })
+    .await;
+    let listed = app.ok("signed_out_devices", json!({})).await;
+    let status = listed[0]["wipe_status"].as_str().unwrap();
+    assert!(
+        status.starts_with("Keys erased from this device at ")
+            && status.ends_with(", from 127.0.0.1"),
+        "{status}"
+    );
+    assert!(listed[0]["wiped_at"].is_string());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_on_a_notification_shows_its_device() {
+    let server = TestServer::start().await;
+    let others = account_with_three_devices(&server).await;
+    let phone = others[1].1.session_id;
+    let app = App::start(Some(server.url()));
+    app.sign_in(&server).await;
+
+    // The window is open: its page is told at once, and nothing waits for a new one.
+    let shown = app.next_event("show-device");
+    app::events::show_device(app.app.handle(), Some(phone));
+    let event = wait_for(&shown, "show-device", |_| true).await;
+    assert_eq!(event["session_id"], phone.to_string());
+    assert_eq!(app.ok("device_to_show", json!({})).await, Value::Null);
+}

@@ -156,6 +156,48 @@ impl Tray {
     }
 }
 
+/// A notification server on the session bus (dunst), as a desktop has one: it shows
+/// the app's notifications, and [`Notifications::click`] does what a click on the
+/// newest one does (its `default` action, reported to the app as `ActionInvoked`).
+pub struct Notifications(Child);
+
+impl Notifications {
+    pub const NAME: &str = "org.freedesktop.Notifications";
+
+    pub async fn start() -> anyhow::Result<Self> {
+        let server = spawn_quiet("dunst", &[], "dunst")?;
+        wait_until("the notification server", Duration::from_secs(10), || {
+            bus_name_owned(Self::NAME)
+        })
+        .await?;
+        Ok(Self(server))
+    }
+
+    /// How many notifications are on screen.
+    pub fn displayed() -> usize {
+        std::process::Command::new("dunstctl")
+            .args(["count", "displayed"])
+            .output()
+            .ok()
+            .and_then(|o| String::from_utf8_lossy(&o.stdout).trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// Clicks the newest notification on screen.
+    pub fn click(&self) -> anyhow::Result<()> {
+        let status = std::process::Command::new("dunstctl")
+            .args(["action", "0"])
+            .status()
+            .context("dunstctl (apt package dunst)")?;
+        anyhow::ensure!(status.success(), "dunstctl action: {status}");
+        Ok(())
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.0.kill().await;
+    }
+}
+
 /// The app binary started directly, as from a desktop's launcher, with its log
 /// collected line by line.
 pub struct App {

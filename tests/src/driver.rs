@@ -72,7 +72,7 @@ pub fn check_environment() -> anyhow::Result<()> {
 
 /// How to run the end-to-end scenarios, as scripts/test does.
 pub const HOW_TO_RUN: &str = "scripts/with-secret-service xvfb-run -a cargo test -p session-e2e \
-    (needs the apt packages xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring, \
+    (needs the apt packages xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring dunst, \
     `cargo install tauri-driver --locked`, and ui/dist built: cd ui && npm ci && npm run build)";
 
 /// Whether a scenario can run here. Without its environment a plain `cargo test` skips

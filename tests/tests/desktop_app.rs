@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use client::{AccountKey, EntryName};
 use demo::{OtherDevice, sign_in_other_devices};
-use e2e::desktop::{self, DESKTOP, Tray, WINDOW_TITLE, WindowManager};
+use e2e::desktop::{self, DESKTOP, Notifications, Tray, WINDOW_TITLE, WindowManager};
 use e2e::driver::{Driver, app_binary};
 use testkit::TestServer;
 
@@ -447,4 +447,331 @@ async fn without_a_tray_closing_the_window_quits() {
         .expect("the app quits when its window closes and there is no tray")
         .unwrap();
     assert!(status.success(), "it quits cleanly: {status}");
+}
+
+/// The person's authenticator app: the code for `at` (seconds since the epoch), computed
+/// from the key the app showed, as an authenticator app does.
+fn authenticator_code(secret: &str, at: u64) -> String {
+    totp_rs::Builder::new()
+        .with_algorithm(totp_rs::Algorithm::SHA1)
+        .with_digits(6)
+        .with_step_duration(30)
+        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
+        .build()
+        .unwrap()
+        .generate(at)
+        .to_string()
+}
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}
+
+/// The row of the signed-out device `sid` in the "Signed out" section, once `css`
+/// (more of its attributes) holds.
+fn signed_out_row(sid: proto::SessionId, css: &str) -> String {
+    format!(
+        "{}[data-signed-out-id=\"{sid}\"]{css}",
+        id("signed-out-row")
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_scare_in_the_desktop_app() {
+    if !e2e::driver::environment_or_skip("the desktop app after a scare") {
+        return;
+    }
+    let _desktop = DESKTOP.lock().await;
+    let server = TestServer::start().await;
+    demo::create_account(server.url(), EMAIL, PASSWORD)
+        .await
+        .unwrap();
+    let tablet = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Old tablet")
+        .await
+        .unwrap();
+    let laptop = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Work laptop")
+        .await
+        .unwrap();
+    // The laptop is online, following its account's events as the app or
+    // `sessionctl watch` would.
+    laptop.session.start_events();
+
+    let config = tempfile::tempdir().unwrap();
+    let (app, _) = Driver::launch(
+        &app_binary(),
+        &["--server".into(), server.url().into()],
+        &[("XDG_CONFIG_HOME", config.path())],
+    )
+    .await
+    .unwrap();
+    sign_in_through_the_form(&app, &server).await;
+    app.wait_devices(3).await.unwrap();
+
+    // A new sign-in elsewhere: an OS notification in proto::notice's words, and a
+    // banner. A click on the notification shows that device, ready to be signed out
+    // (the banner's "Not you?" does the same: ui/tests).
+    let server_on_screen = Notifications::start().await.unwrap();
+    let notifications = NotificationWatch::start();
+    tokio::time::sleep(Duration::from_millis(500)).await; // monitoring begins
+    let phone = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Phone")
+        .await
+        .unwrap();
+    notifications
+        .expect("New sign-in on 'Phone' (iOS 18.1) from 127.0.0.1")
+        .await;
+    let banner = app.wait_visible(&id("sign-in-banner")).await.unwrap();
+    assert!(
+        banner
+            .text()
+            .await
+            .unwrap()
+            .contains("New sign-in on 'Phone'"),
+        "the banner says it"
+    );
+    desktop::wait_until(
+        "the notification on screen",
+        Duration::from_secs(10),
+        || Notifications::displayed() >= 1,
+    )
+    .await
+    .unwrap();
+    server_on_screen.click().unwrap();
+    let phone_row = format!(
+        "{}[data-session-id=\"{}\"][data-highlighted=\"true\"]",
+        id("device-row"),
+        phone.session_id()
+    );
+    app.wait_visible(&phone_row).await.unwrap();
+    save_screenshot(&app, "new-sign-in.png").await;
+    server_on_screen.stop().await;
+
+    // The lost laptop is signed out: it erases its keys and says so, and the app shows
+    // its receipt in the "Signed out" section within 2 s.
+    let row = app.device_row("Work laptop").await.unwrap();
+    row.find(fantoccini::Locator::Css(&id("sign-out-device")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.wait_visible(&id("confirm-dialog")).await.unwrap();
+    app.click("confirm-ok").await.unwrap();
+    let clicked = std::time::Instant::now();
+    let wiped = app
+        .wait_visible(&signed_out_row(
+            laptop.session_id(),
+            "[data-wiped=\"true\"]",
+        ))
+        .await
+        .unwrap();
+    let took = clicked.elapsed();
+    assert!(
+        took <= Duration::from_secs(2),
+        "the receipt appeared after {took:?}"
+    );
+    let status = wiped
+        .find(fantoccini::Locator::Css(&id("wipe-status")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        status.starts_with("Keys erased from this device at ")
+            && status.ends_with(", from 127.0.0.1"),
+        "{status}"
+    );
+    if screenshot_path("").is_some() {
+        app.client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'end'})",
+                vec![serde_json::json!(id("signed-out-section"))],
+            )
+            .await
+            .unwrap();
+    }
+    save_screenshot(&app, "signed-out-devices.png").await;
+
+    // Change the password in the app: every other device is signed out (asserted on
+    // the server); this one stays.
+    let new_password = "a new and longer passphrase";
+    app.click("security-tab").await.unwrap();
+    app.type_into("current-password", PASSWORD).await.unwrap();
+    app.type_into("new-password", new_password).await.unwrap();
+    app.type_into("confirm-password", new_password)
+        .await
+        .unwrap();
+    app.click("change-password-submit").await.unwrap();
+    let said = app
+        .wait_visible(&id("change-password-status"))
+        .await
+        .unwrap();
+    assert_eq!(
+        said.text().await.unwrap(),
+        "Password changed. 2 other devices were signed out."
+    );
+    for (name, sid) in [
+        ("Phone", phone.session_id()),
+        ("Old tablet", tablet.session_id()),
+    ] {
+        assert!(
+            server.session_is_revoked(sid).await,
+            "{name} is signed out on the server"
+        );
+    }
+    assert!(
+        keychain_holds_this_device(server.url()),
+        "this device stays"
+    );
+
+    // Two-step sign-in on: the QR code and the key, a first code computed from that
+    // key, then the recovery codes, once.
+    app.click("two-step-enable").await.unwrap();
+    app.type_into("two-step-password", new_password)
+        .await
+        .unwrap();
+    app.click("two-step-start").await.unwrap();
+    app.wait_visible(&format!("{} svg path", id("two-step-qr")))
+        .await
+        .unwrap();
+    let secret: String = app
+        .wait_visible(&id("two-step-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    save_screenshot(&app, "two-step-setup.png").await;
+    let enrolled_at = unix_now();
+    app.type_into(
+        "two-step-confirm-code",
+        &authenticator_code(&secret, enrolled_at),
+    )
+    .await
+    .unwrap();
+    app.click("two-step-confirm").await.unwrap();
+    let codes = app
+        .wait_all(&id("recovery-code"), "recovery codes", |c| c.len() == 10)
+        .await
+        .unwrap();
+    assert!(!codes[0].text().await.unwrap().is_empty());
+    app.wait_visible(&id("recovery-codes-warning"))
+        .await
+        .unwrap();
+    save_screenshot(&app, "recovery-codes.png").await;
+    app.click("recovery-codes-done").await.unwrap();
+
+    // Signed out here and back: the password alone is not enough any more.
+    app.click("devices-tab").await.unwrap();
+    let own = app.device_row("Ada's desktop").await.unwrap();
+    own.find(fantoccini::Locator::Css(&id("sign-out-device")))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    app.wait_visible(&id("confirm-dialog")).await.unwrap();
+    app.click("confirm-ok").await.unwrap();
+    app.wait_visible(&id("sign-in-submit")).await.unwrap();
+    app.type_into("email", EMAIL).await.unwrap();
+    app.type_into("password", new_password).await.unwrap();
+    app.type_into("device-name", "Ada's desktop").await.unwrap();
+    app.click("sign-in-submit").await.unwrap();
+    app.wait_visible(&id("two-step-code")).await.unwrap();
+    assert!(
+        !keychain_holds_this_device(server.url()),
+        "nothing is stored before the code"
+    );
+    save_screenshot(&app, "two-step-sign-in.png").await;
+    // A code is good once: the one that turned it on cannot sign in, the next one can.
+    let step = |t: u64| t / 30;
+    while step(unix_now()) == step(enrolled_at) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    app.type_into("two-step-code", &authenticator_code(&secret, unix_now()))
+        .await
+        .unwrap();
+    app.click("sign-in-submit").await.unwrap();
+    app.wait_devices(1).await.unwrap();
+    assert!(keychain_holds_this_device(server.url()));
+    drop(laptop);
+
+    app.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_click_on_a_notification_opens_the_hidden_app_at_that_device() {
+    if !e2e::driver::environment_or_skip("a notification click") {
+        return;
+    }
+    let _desktop = DESKTOP.lock().await;
+    let server = TestServer::start().await;
+    demo::create_account(server.url(), EMAIL, PASSWORD)
+        .await
+        .unwrap();
+    let config = tempfile::tempdir().unwrap();
+    drop(
+        demo::sign_in_this_device(
+            Some(config.path()),
+            server.url(),
+            EMAIL,
+            PASSWORD,
+            Some("Ada's desktop"),
+        )
+        .await
+        .unwrap(),
+    );
+
+    // Watching without a window, as after a start at login.
+    let notifications = Notifications::start().await.unwrap();
+    let mut app = desktop::App::start(
+        &app_binary(),
+        &["--server", server.url(), "--hidden"],
+        config.path(),
+    )
+    .unwrap();
+    app.wait_logged("following the account's events", 0, APP_TIMEOUT)
+        .await
+        .unwrap();
+
+    let phone = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Phone")
+        .await
+        .unwrap();
+    desktop::wait_until("the notification on screen", APP_TIMEOUT, || {
+        Notifications::displayed() >= 1
+    })
+    .await
+    .unwrap();
+    let before = app.log_len();
+    notifications.click().unwrap();
+
+    // The click opens the window, whose page asks which device to show: the phone.
+    app.wait_logged(
+        "notification clicked: opening the window",
+        before,
+        APP_TIMEOUT,
+    )
+    .await
+    .unwrap();
+    let shown = app
+        .wait_logged(
+            "showing the device a notification was about",
+            before,
+            APP_TIMEOUT,
+        )
+        .await
+        .unwrap();
+    assert!(
+        shown.contains(&phone.session_id().to_string()),
+        "the phone is shown: {shown}"
+    );
+    assert!(app.running());
+
+    app.stop().await;
+    notifications.stop().await;
 }

@@ -60,7 +60,12 @@ export class App {
   ) {
     this.ipc = opts.ipc;
     const layer = h("div", { class: "dialog-layer" });
-    this.banners = new Banners({ now: () => this.now(), locale: opts.locale, review: null });
+    this.banners = new Banners({
+      now: () => this.now(),
+      locale: opts.locale,
+      review: null,
+      nameOf: (id) => this.mainView()?.nameOf(id) ?? null,
+    });
     this.page = h(
       "div",
       { class: "app-shell" },
@@ -98,9 +103,14 @@ export class App {
         ipc.on("signed-out", (n) => this.onSignedOut(n)),
         ipc.on("devices-changed", () => this.mainView()?.devicesChanged()),
         ipc.on("security-alert", (a) => {
-          this.banners.addAlert(a);
+          // This device's own change (its password, two-step off) reaches every device,
+          // this one included: here it is no news.
+          const own = a.session_id !== null && a.session_id === this.state?.session_id && a.kind !== "refresh_token_reuse";
+          if (!own) this.banners.addAlert(a);
           this.mainView()?.devicesChanged();
         }),
+        ipc.on("new-sign-in", (n) => this.banners.addSignIn(n)),
+        ipc.on("show-device", (d) => this.mainView()?.showDevice(d.session_id)),
       ]);
     } catch (e) {
       // Outside the desktop app (or a broken bridge): nothing will work, say so.
@@ -251,11 +261,21 @@ export class App {
       const main = new MainView(this.ctx);
       this.view = main;
       replaceChildren(this.content, main.el);
-      this.banners.setReview(() => {
-        main.select("activity", false);
-        main.focusContent();
-      });
+      this.banners.setReview(
+        () => {
+          main.select("activity", false);
+          main.focusContent();
+        },
+        (id) => main.showDevice(id),
+      );
       if (focus) main.focusContent();
+      // A click on a notification may have opened this window to show a device.
+      this.ipc
+        .deviceToShow()
+        .then((id) => {
+          if (id && this.view === main) main.showDevice(id);
+        })
+        .catch(() => {});
     } else {
       const view = new SignInView(this.ctx, {
         notice: this.notice,
@@ -265,6 +285,7 @@ export class App {
       });
       this.view = view;
       replaceChildren(this.content, view.el);
+      this.banners.clearSignIns();
       this.banners.setReview(null);
       if (focus) view.focusInitial();
       this.reportFirstPaint("sign-in", 0);

@@ -1,6 +1,6 @@
 // Device-list logic that needs no DOM.
 
-import type { SessionInfo } from "./types";
+import type { RevocationReason, SessionInfo } from "./types";
 
 export type Platform = "linux" | "macos" | "windows" | "ios" | "android" | "unknown";
 
@@ -86,4 +86,26 @@ export function validateDeviceName(name: string): string | null {
 /** "1 other device", "3 other devices". */
 export function countText(n: number, singular: string, plural: string): string {
   return `${n} ${n === 1 ? singular : plural}`;
+}
+
+/** Why a device was signed out, for the "Signed out" list ("" when not known). */
+export function signedOutReason(reason: RevocationReason): string {
+  switch (reason) {
+    case "logout":
+      return "signed out on the device itself";
+    case "revoked":
+      return "signed out from another device";
+    case "revoked_others":
+      return "all other devices were signed out";
+    case "signed_out_everywhere":
+      return "signed out everywhere";
+    case "refresh_token_reuse":
+      return "its sign-in was used from somewhere else";
+    case "password_changed":
+      return "the password was changed";
+    case "admin":
+      return "by an administrator";
+    case "unknown":
+      return "";
+  }
 }

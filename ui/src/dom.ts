@@ -86,3 +86,43 @@ export function focusable(root: Element): HTMLElement[] {
     'select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
   return Array.from(root.querySelectorAll<HTMLElement>(sel)).filter((el) => !el.closest("[hidden]"));
 }
+
+/**
+ * A device name inside other text: in a `<bdi>`, so a name written right to left (or
+ * one that starts with such letters) keeps its own direction and cannot reorder the
+ * sentence around it.
+ */
+export function named(name: string): HTMLElement {
+  return h("bdi", { class: "name" }, name);
+}
+
+/**
+ * `text` with every occurrence of one of `names` isolated as by `named()`: for
+ * sentences worded elsewhere (the Rust side, the server) that mention device names.
+ */
+export function withNames(text: string, names: ReadonlyArray<string | null | undefined>): Child[] {
+  const wanted = [...new Set(names.map((n) => n?.trim() ?? "").filter((n) => n.length > 0))].sort(
+    (a, b) => b.length - a.length,
+  );
+  const out: Child[] = [];
+  let rest = text;
+  while (rest) {
+    let at = -1;
+    let found = "";
+    for (const name of wanted) {
+      const i = rest.indexOf(name);
+      if (i >= 0 && (at < 0 || i < at)) {
+        at = i;
+        found = name;
+      }
+    }
+    if (at < 0) {
+      out.push(rest);
+      break;
+    }
+    if (at > 0) out.push(rest.slice(0, at));
+    out.push(named(found));
+    rest = rest.slice(at + found.length);
+  }
+  return out;
+}

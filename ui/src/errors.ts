@@ -1,8 +1,17 @@
 // AppError → text for people.
 
-import type { AppError, ErrorCode } from "./types";
+import type { AppError, AppErrorCode } from "./types";
 
-export type ErrorContext = "sign-in" | "devices" | "rename" | "sign-out" | "activity" | "start" | "settings";
+export type ErrorContext =
+  | "sign-in"
+  | "devices"
+  | "rename"
+  | "sign-out"
+  | "activity"
+  | "start"
+  | "settings"
+  /** Confirming with the current password (change it, two-step on or off). */
+  | "security";
 
 /** Errors after which this device is no longer signed in: go back to sign-in. */
 export function endsSession(err: AppError): boolean {
@@ -21,11 +30,12 @@ function withDetail(text: string, detail: string): string {
 type Wording = (err: AppError, context: ErrorContext, serverUrl?: string | null) => string;
 
 /**
- * Words for every code the backend has (`ErrorCode`, generated from Rust): a code added
- * there fails the type check here until it has words.
+ * Words for every code the backend has (`AppErrorCode`, generated from Rust): a code
+ * added there fails the type check here until it has words.
  */
-const WORDS: Record<ErrorCode, Wording> = {
-  invalid_credentials: () => "Wrong email or password.",
+const WORDS: Record<AppErrorCode, Wording> = {
+  invalid_credentials: (_err, context) =>
+    context === "security" ? "That is not your current password." : "Wrong email or password.",
   server_unreachable: (_err, _context, serverUrl) =>
     serverUrl
       ? `Can't reach the server at ${serverUrl}. Check the address and your connection.`
@@ -41,9 +51,11 @@ const WORDS: Record<ErrorCode, Wording> = {
   validation_failed: (err) => err.message.trim() || "Check what you entered.",
   server_error: () => "The server had a problem. Try again in a moment.",
   config_error: (err) => withDetail("The app could not read or write its settings file.", err.message),
+  two_step_required: () => "Enter the code your authenticator app shows.",
+  two_step_expired: () => "This sign-in expired. Sign in again.",
 };
 
-function isErrorCode(code: string): code is ErrorCode {
+function isErrorCode(code: string): code is AppErrorCode {
   return Object.hasOwn(WORDS, code);
 }
 

@@ -91,7 +91,18 @@ export function platformIcon(platform: Platform): SVGSVGElement {
   return PLATFORM_ICONS[platform]();
 }
 
-export type UiIcon = "refresh" | "edit" | "alert" | "info" | "offline" | "check" | "close" | "shield";
+export type UiIcon =
+  | "refresh"
+  | "edit"
+  | "alert"
+  | "info"
+  | "offline"
+  | "check"
+  | "close"
+  | "shield"
+  | "clock"
+  | "key"
+  | "copy";
 
 const UI_ICONS: Record<UiIcon, () => SVGSVGElement> = {
   refresh: () => icon("icon-refresh", false, path("M20 11a8 8 0 1 0-2.3 5.7"), path("M20 4v7h-7")),
@@ -116,6 +127,9 @@ const UI_ICONS: Record<UiIcon, () => SVGSVGElement> = {
     ),
   check: () => icon("icon-check", false, path("M4.5 12.5l5 5L19.5 7")),
   close: () => icon("icon-close", false, path("M6 6l12 12M18 6 6 18")),
+  clock: () => icon("icon-clock", false, circle(12, 12, 9), path("M12 7v5l3 2")),
+  key: () => icon("icon-key", false, circle(8, 15, 4), path("M11 12l9-9M17 6l3 3M15 8l2 2")),
+  copy: () => icon("icon-copy", false, rect(8, 8, 12, 12, 2), path("M16 8V5a1 1 0 0 0-1-1H5a1 1 0 0 0-1 1v10a1 1 0 0 0 1 1h3")),
   shield: () =>
     icon("icon-shield", false, path("M12 2.8 4.5 5.6v6.1c0 4.6 3.1 8.1 7.5 9.5 4.4-1.4 7.5-4.9 7.5-9.5V5.6z"), path("M8.7 12.2l2.3 2.3 4.4-4.6")),
 };

@@ -6,6 +6,7 @@ import { invoke, type InvokeArgs } from "@tauri-apps/api/core";
 import { listen } from "@tauri-apps/api/event";
 import type {
   AppError,
+  ChangePasswordArgs,
   CommandAnswer,
   CommandArgs,
   CommandName,
@@ -14,8 +15,10 @@ import type {
   EventName,
   FirstPaintArgs,
   RenameDeviceArgs,
+  SecondStepArgs,
   SignInArgs,
   StartAtLoginArgs,
+  TwoStepDisableArgs,
 } from "./types";
 
 export type Unlisten = () => void;
@@ -36,6 +39,17 @@ export interface Ipc {
   /** Whether the app starts (hidden, in the tray) at login. */
   startAtLogin(): Promise<CommandAnswer<"start_at_login">>;
   setStartAtLogin(enabled: StartAtLoginArgs["enabled"]): Promise<CommandAnswer<"set_start_at_login">>;
+  /** After `signIn` rejected with `two_step_required`: the code (or a recovery code). */
+  signInSecondStep(args: SecondStepArgs): Promise<CommandAnswer<"sign_in_second_step">>;
+  account(): Promise<CommandAnswer<"account">>;
+  changePassword(args: ChangePasswordArgs): Promise<CommandAnswer<"change_password">>;
+  twoStepStart(password: string): Promise<CommandAnswer<"two_step_start">>;
+  twoStepConfirm(code: string): Promise<CommandAnswer<"two_step_confirm">>;
+  twoStepDisable(args: TwoStepDisableArgs): Promise<CommandAnswer<"two_step_disable">>;
+  /** Devices signed out in the last 7 days, with their wipe receipts. */
+  signedOutDevices(): Promise<CommandAnswer<"signed_out_devices">>;
+  /** The device a click on a notification asked to show (once; null: none). */
+  deviceToShow(): Promise<CommandAnswer<"device_to_show">>;
   on<E extends EventName>(event: E, handler: (payload: EventMap[E]) => void): Promise<Unlisten>;
 }
 
@@ -102,6 +116,15 @@ export function createTauriIpc(): Ipc {
     firstPaint: (screen, rows) => call("first_paint", { screen, rows }),
     startAtLogin: () => call("start_at_login"),
     setStartAtLogin: (enabled) => call("set_start_at_login", { enabled }),
+    signInSecondStep: ({ code, recovery }) => call("sign_in_second_step", { code, recovery }),
+    account: () => call("account"),
+    changePassword: ({ currentPassword, newPassword, signOutOtherDevices }) =>
+      call("change_password", { currentPassword, newPassword, signOutOtherDevices }),
+    twoStepStart: (password) => call("two_step_start", { password }),
+    twoStepConfirm: (code) => call("two_step_confirm", { code }),
+    twoStepDisable: ({ password, code }) => call("two_step_disable", { password, code }),
+    signedOutDevices: () => call("signed_out_devices"),
+    deviceToShow: () => call("device_to_show"),
     on: (event, handler) => listen<EventMap[typeof event]>(event, (e) => handler(e.payload)),
   };
 }

@@ -49,6 +49,43 @@ describe("createTauriIpc", () => {
     expect(pick("first_paint")).toEqual({ screen: "devices", rows: 4 });
   });
 
+  it("calls the after-a-scare commands with their argument objects", async () => {
+    const seen: Array<[string, unknown]> = [];
+    mockIPC((cmd, args) => {
+      seen.push([cmd, args]);
+      return null;
+    });
+    const ipc = createTauriIpc();
+    await ipc.signInSecondStep({ code: "123456", recovery: false });
+    await ipc.account();
+    await ipc.changePassword({ currentPassword: "old pw", newPassword: "new pw!", signOutOtherDevices: true });
+    await ipc.twoStepStart("pw");
+    await ipc.twoStepConfirm("123456");
+    await ipc.twoStepDisable({ password: "pw", code: "AAAA-BBBB" });
+    await ipc.signedOutDevices();
+    await ipc.deviceToShow();
+    expect(seen).toEqual([
+      ["sign_in_second_step", { code: "123456", recovery: false }],
+      ["account", {}],
+      ["change_password", { currentPassword: "old pw", newPassword: "new pw!", signOutOtherDevices: true }],
+      ["two_step_start", { password: "pw" }],
+      ["two_step_confirm", { code: "123456" }],
+      ["two_step_disable", { password: "pw", code: "AAAA-BBBB" }],
+      ["signed_out_devices", {}],
+      ["device_to_show", {}],
+    ]);
+  });
+
+  it("passes the app's own flow codes through", async () => {
+    mockIPC(() => {
+      throw { code: "two_step_required", message: "Enter the code." };
+    });
+    await expect(createTauriIpc().signIn({ serverUrl: "https://s", email: "a@b.c", password: "pw", deviceName: null })).rejects.toEqual({
+      code: "two_step_required",
+      message: "Enter the code.",
+    });
+  });
+
   it("rejects with the backend's AppError", async () => {
     mockIPC(() => {
       throw { code: "rate_limited", message: "slow down", retry_after_secs: 42 };

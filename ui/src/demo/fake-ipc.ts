@@ -8,16 +8,28 @@ import type {
   ActivityEvent,
   AppError,
   AppState,
+  ChangePasswordArgs,
   CommandAnswer,
   DeviceArgs,
   EventMap,
   EventName,
   FirstPaintArgs,
   RenameDeviceArgs,
+  SecondStepArgs,
   SessionInfo,
+  SignedOutDevice,
   SignInArgs,
   StartAtLoginArgs,
+  TwoStepDisableArgs,
 } from "../types";
+import { SAMPLE_QR_SVG } from "./qr-sample";
+
+/** The code the fake authenticator app shows (any time). */
+export const FAKE_TOTP_CODE = "123456";
+/** The secret FakeIpc hands out when two-step sign-in is turned on. */
+export const FAKE_TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP";
+/** What FakeIpc says of a device that has not sent its wipe receipt (as proto::notice). */
+export const WAITING = "Waiting for this device to come online";
 
 /** A command, by the name of its `Ipc` method. */
 type Command = Exclude<keyof Ipc, "on">;
@@ -33,6 +45,10 @@ export interface FakeOptions {
   now?: () => Date;
   /** Whether "Start at login" is on. */
   startAtLogin?: boolean;
+  /** Devices signed out in the last 7 days. */
+  signedOut?: SignedOutDevice[];
+  /** Two-step sign-in is on for the account. */
+  twoStep?: boolean;
 }
 
 export function baseState(over: Partial<AppState> = {}): AppState {
@@ -67,17 +83,48 @@ export function device(
   };
 }
 
+/** A device as the signed-out list has it (sample data: the wipe status is the caller's). */
+export function signedOutDevice(
+  session: SessionInfo,
+  over: Partial<Omit<SignedOutDevice, "id" | "device">> = {},
+): SignedOutDevice {
+  return {
+    id: session.id,
+    device: session.device,
+    created_at: session.created_at,
+    last_seen_at: session.last_seen_at,
+    last_ip: session.last_ip,
+    revoked_at: "2025-03-03T13:00:00Z",
+    revoked_reason: "revoked",
+    wiped_at: null,
+    wiped_ip: null,
+    wipe_status: WAITING,
+    ...over,
+  };
+}
+
 export class FakeIpc implements Ipc {
   state: AppState;
   devices: SessionInfo[];
   events: ActivityEvent[];
+  signedOut: SignedOutDevice[];
+  /** Two-step sign-in is on. */
+  twoStep: boolean;
+  /** Recovery codes still unused. */
+  recoveryCodes: string[] = [];
+  /** A sign-in waiting for its code (the backend keeps the challenge). */
+  private challenge: SignInArgs | null = null;
+  /** Turning two-step on was started and waits for its first code. */
+  private enrolling = false;
+  /** What `deviceToShow` answers next (a notification click that opened the window). */
+  deviceToShowNext: string | null = null;
   /** Every command called, in order, with its arguments. */
   readonly calls: Array<{ command: Command; args: unknown }> = [];
   private readonly failures = new Map<Command, AppError[]>();
   private readonly holds = new Map<Command, Array<() => void>>();
   private readonly held = new Set<Command>();
   private readonly listeners = new Map<EventName, Set<(payload: never) => void>>();
-  private readonly password: string;
+  private password: string;
   private readonly latencyMs: number;
   private readonly now: () => Date;
   private nextId = 100;
@@ -92,6 +139,8 @@ export class FakeIpc implements Ipc {
     this.latencyMs = opts.latencyMs ?? 0;
     this.now = opts.now ?? (() => new Date());
     this.startsAtLogin = opts.startAtLogin ?? false;
+    this.signedOut = opts.signedOut ?? [];
+    this.twoStep = opts.twoStep ?? false;
   }
 
   /** The next call of `command` rejects with `error`. */
@@ -168,6 +217,39 @@ export class FakeIpc implements Ipc {
       if (args.password !== this.password) {
         throw { code: "invalid_credentials", message: "Wrong email or password." } satisfies AppError;
       }
+      if (this.twoStep) {
+        this.challenge = args;
+        throw { code: "two_step_required", message: "Enter the code your authenticator app shows." } satisfies AppError;
+      }
+      return this.completeSignIn(args);
+    });
+  }
+
+  signInSecondStep(args: SecondStepArgs): Promise<CommandAnswer<"sign_in_second_step">> {
+    return this.run("signInSecondStep", args, () => {
+      const pending = this.challenge;
+      if (!pending) {
+        throw { code: "two_step_expired", message: "This sign-in expired. Sign in again." } satisfies AppError;
+      }
+      const code = args.code.replace(/\s/g, "");
+      const ok = args.recovery ? this.useRecoveryCode(args.code) : code === FAKE_TOTP_CODE;
+      if (!ok) {
+        throw { code: "validation_failed", message: "The code is wrong or was already used." } satisfies AppError;
+      }
+      this.challenge = null;
+      return this.completeSignIn(pending);
+    });
+  }
+
+  private useRecoveryCode(typed: string): boolean {
+    const i = this.recoveryCodes.indexOf(typed.trim().toUpperCase());
+    if (i < 0) return false;
+    this.recoveryCodes.splice(i, 1);
+    return true;
+  }
+
+  private completeSignIn(args: SignInArgs): AppState {
+    {
       const id = `session-${this.nextId++}`;
       const now = this.now().toISOString();
       this.devices = this.devices.map((d) => ({ ...d, current: false }));
@@ -195,7 +277,7 @@ export class FakeIpc implements Ipc {
         signed_out_notice: null,
       };
       return this.state;
-    });
+    }
   }
 
   listDevices(): Promise<CommandAnswer<"list_devices">> {
@@ -222,6 +304,7 @@ export class FakeIpc implements Ipc {
       const d = this.devices.find((x) => x.id === id);
       if (!d) throw { code: "not_found", message: "No such device." } satisfies AppError;
       this.devices = this.devices.filter((x) => x.id !== id);
+      this.signedOut.unshift(signedOutDevice(d, { revoked_at: this.now().toISOString(), revoked_reason: "revoked" }));
       this.log({ kind: "revoked", session_id: id, device: d.device, ip: null, by_session_id: this.state.session_id, reason: "revoked" });
       return null;
     });
@@ -283,6 +366,87 @@ export class FakeIpc implements Ipc {
     return this.run("setStartAtLogin", { enabled }, () => {
       this.startsAtLogin = enabled;
       return { enabled };
+    });
+  }
+
+  account(): Promise<CommandAnswer<"account">> {
+    return this.run("account", undefined, () => {
+      this.requireSignedIn();
+      return { email: this.state.email ?? "", created_at: "2025-01-09T08:00:00Z", two_step: this.twoStep };
+    });
+  }
+
+  private checkPassword(password: string): void {
+    if (password !== this.password) {
+      throw { code: "invalid_credentials", message: "The password is wrong. Type your current password again." } satisfies AppError;
+    }
+  }
+
+  changePassword(args: ChangePasswordArgs): Promise<CommandAnswer<"change_password">> {
+    return this.run("changePassword", { ...args }, () => {
+      this.requireSignedIn();
+      this.checkPassword(args.currentPassword);
+      if (args.newPassword.length < 8) {
+        throw { code: "validation_failed", message: "The password must be at least 8 characters long. Correct the input and try again." } satisfies AppError;
+      }
+      this.password = args.newPassword;
+      const others = args.signOutOtherDevices ? this.devices.filter((d) => !d.current) : [];
+      this.devices = this.devices.filter((d) => !others.includes(d));
+      const at = this.now().toISOString();
+      for (const d of others) this.signedOut.unshift(signedOutDevice(d, { revoked_at: at, revoked_reason: "password_changed" }));
+      this.log({ kind: "password_changed", session_id: this.state.session_id, device: null, ip: "127.0.0.1", by_session_id: null });
+      return { revoked: others.length };
+    });
+  }
+
+  twoStepStart(password: string): Promise<CommandAnswer<"two_step_start">> {
+    return this.run("twoStepStart", { password }, () => {
+      this.requireSignedIn();
+      this.checkPassword(password);
+      this.enrolling = true;
+      return { secret: FAKE_TOTP_SECRET, qr_svg: SAMPLE_QR_SVG };
+    });
+  }
+
+  twoStepConfirm(code: string): Promise<CommandAnswer<"two_step_confirm">> {
+    return this.run("twoStepConfirm", { code }, () => {
+      this.requireSignedIn();
+      if (!this.enrolling || code.replace(/\s/g, "") !== FAKE_TOTP_CODE) {
+        throw { code: "validation_failed", message: "The code is wrong or was already used." } satisfies AppError;
+      }
+      this.enrolling = false;
+      this.twoStep = true;
+      this.recoveryCodes = Array.from({ length: 10 }, (_, i) => `R${i}AB-CDEF-GH${i}J-KLMN`);
+      this.log({ kind: "two_step_enabled", session_id: this.state.session_id, device: null, ip: "127.0.0.1", by_session_id: null });
+      return { recovery_codes: [...this.recoveryCodes] };
+    });
+  }
+
+  twoStepDisable(args: TwoStepDisableArgs): Promise<CommandAnswer<"two_step_disable">> {
+    return this.run("twoStepDisable", { ...args }, () => {
+      this.requireSignedIn();
+      this.checkPassword(args.password);
+      if (args.code.replace(/\s/g, "") !== FAKE_TOTP_CODE && !this.useRecoveryCode(args.code)) {
+        throw { code: "validation_failed", message: "The code is wrong or was already used." } satisfies AppError;
+      }
+      this.twoStep = false;
+      this.log({ kind: "two_step_disabled", session_id: this.state.session_id, device: null, ip: "127.0.0.1", by_session_id: null });
+      return null;
+    });
+  }
+
+  signedOutDevices(): Promise<CommandAnswer<"signed_out_devices">> {
+    return this.run("signedOutDevices", undefined, () => {
+      this.requireSignedIn();
+      return this.signedOut;
+    });
+  }
+
+  deviceToShow(): Promise<CommandAnswer<"device_to_show">> {
+    return this.run("deviceToShow", undefined, () => {
+      const id = this.deviceToShowNext;
+      this.deviceToShowNext = null;
+      return id;
     });
   }
 }

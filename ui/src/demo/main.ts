@@ -1,6 +1,7 @@
 // Demo page: the real UI over FakeIpc, for a plain browser (`npm run demo`).
 // `?scenario=` picks a starting point: signed-in (default), sign-in, signed-out,
-// banners, activity, rate-limited, rename, dialog.
+// banners, activity, rate-limited, rename, dialog, security, two-step-sign-in (the demo's
+// authenticator code is 123456), new-sign-in.
 
 import "../styles.css";
 import { App } from "../app";
@@ -51,6 +52,22 @@ async function run(): Promise<void> {
       break;
     case "activity":
       click("activity-tab");
+      break;
+    case "security":
+      click("security-tab");
+      break;
+    case "two-step-sign-in":
+      document.querySelector<HTMLInputElement>('[data-testid="password"]')!.value = "correct horse";
+      click("sign-in-submit");
+      break;
+    case "new-sign-in":
+      ipc.emit("new-sign-in", {
+        session_id: "s-phone",
+        device: ipc.devices.find((d) => d.id === "s-phone")!.device,
+        ip: "2001:db8::8",
+        // Sample data: in the app, the Rust side words this (proto::notice).
+        message: "New sign-in on 'Pixel 8' (15) from 2001:db8::8",
+      });
       break;
     case "rate-limited":
       ipc.failNext("signIn", { code: "rate_limited", message: "Too many attempts.", retry_after_secs: 42 });

@@ -1,9 +1,9 @@
 // The Activity tab: the account's security history, newest first.
 
-import { buildNameIndex, describeActivity } from "../activity";
-import { h, replaceChildren, setAttr } from "../dom";
+import { buildNameIndex, describeActivityParts, type Part } from "../activity";
+import { h, named, replaceChildren, setAttr, type Child } from "../dom";
 import { endsSession, errorMessage } from "../errors";
-import { uiIcon } from "../icons";
+import { uiIcon, type UiIcon } from "../icons";
 import { toAppError } from "../ipc";
 import { formatDateTime, parseTime, relativeTime } from "../time";
 import type { ActivityEvent, AppError, SessionInfo } from "../types";
@@ -32,7 +32,7 @@ export class ActivityView {
 
   constructor(
     private readonly ctx: Ctx,
-    private readonly devices: () => SessionInfo[],
+    private readonly devices: () => ReadonlyArray<Pick<SessionInfo, "id" | "device">>,
   ) {
     this.refreshButton = h(
       "button",
@@ -147,7 +147,7 @@ export class ActivityView {
     const now = this.ctx.now();
     this.times.length = 0;
     const rows = this.events.map((e) => {
-      const text = describeActivity(e, who);
+      const text = describeActivityParts(e, who);
       const at = parseTime(e.at);
       const time = h(
         "time",
@@ -162,12 +162,12 @@ export class ActivityView {
           "data-testid": "activity-row",
           "data-kind": e.kind,
         },
-        h("span", { class: "activity-icon" }, uiIcon(text.alert ? "alert" : e.kind === "signed_in" ? "check" : "info")),
+        h("span", { class: "activity-icon" }, uiIcon(activityIcon(e.kind, text.alert))),
         h(
           "div",
           { class: "activity-main" },
           text.alert ? h("span", { class: "badge badge-alert" }, "Security alert") : null,
-          h("p", { class: "activity-title" }, text.title),
+          h("p", { class: "activity-title" }, ...parts(text.titleParts)),
           text.detail ? h("p", { class: "activity-detail" }, text.detail) : null,
         ),
         time,
@@ -175,5 +175,25 @@ export class ActivityView {
     });
     replaceChildren(this.list, ...rows);
     this.list.hidden = this.events.length === 0;
+  }
+}
+
+/** A sentence on screen: its device names isolated. */
+function parts(p: readonly Part[]): Child[] {
+  return p.map((x) => (typeof x === "string" ? x : named(x.name)));
+}
+
+function activityIcon(kind: ActivityEvent["kind"], alert: boolean): UiIcon {
+  if (alert) return "alert";
+  switch (kind) {
+    case "signed_in":
+    case "wiped":
+      return "check";
+    case "password_changed":
+    case "two_step_enabled":
+    case "two_step_disabled":
+      return "key";
+    default:
+      return "info";
   }
 }

@@ -29,7 +29,8 @@ export class DeviceRow {
   private busy = false;
 
   private readonly iconBox = h("span", { class: "device-icon" });
-  private readonly nameEl = h("span", { class: "device-name", "data-testid": "device-name" });
+  // dir="auto": a name keeps its own direction, isolated from the text around it.
+  private readonly nameEl = h("span", { class: "device-name", "data-testid": "device-name", dir: "auto" });
   private readonly badge = h("span", { class: "badge", "data-testid": "this-device-badge" }, "This device");
   private readonly renameButton: HTMLButtonElement;
   private readonly signOutButton: HTMLButtonElement;
@@ -161,6 +162,12 @@ export class DeviceRow {
 
   focusSignOut(): void {
     this.signOutButton.focus();
+  }
+
+  /** Marks the row the person was sent to ("Not you?"). */
+  setHighlighted(on: boolean): void {
+    this.el.classList.toggle("device-row-highlighted", on);
+    setAttr(this.el, "data-highlighted", on ? "true" : null);
   }
 
   startEditing(): void {

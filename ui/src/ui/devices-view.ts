@@ -1,13 +1,14 @@
 // The Devices tab: every signed-in device, rename, sign out one / others / everywhere.
 
 import { countText, sortDevices } from "../devices";
-import { h, replaceChildren, setAttr } from "../dom";
+import { h, named, replaceChildren, setAttr, type Child } from "../dom";
 import { endsSession, errorMessage, type ErrorContext } from "../errors";
 import { uiIcon } from "../icons";
 import { toAppError } from "../ipc";
-import type { AppError, SessionInfo } from "../types";
+import type { AppError, SessionInfo, SignedOutDevice } from "../types";
 import type { Ctx } from "./context";
 import { DeviceRow, type RowActions } from "./device-row";
+import { SignedOutSection } from "./signed-out-view";
 
 type LoadState = "loading" | "ready" | "error";
 
@@ -30,6 +31,10 @@ export class DevicesView {
   private readonly refreshButton: HTMLButtonElement;
   private readonly othersButton: HTMLButtonElement;
   private readonly everywhereButton: HTMLButtonElement;
+
+  private readonly signedOut: SignedOutSection;
+  /** The device the person was sent to ("Not you?"), until it is on screen. */
+  private wanted: string | null = null;
 
   private loadState: LoadState = "loading";
   private loadError: AppError | null = null;
@@ -82,6 +87,7 @@ export class DevicesView {
       },
     };
 
+    this.signedOut = new SignedOutSection({ now: () => this.ctx.now(), locale: this.ctx.locale });
     this.el = h(
       "div",
       { class: "panel devices-panel" },
@@ -95,8 +101,60 @@ export class DevicesView {
       this.problem,
       this.stateBox,
       this.list,
+      this.signedOut.el,
     );
     this.renderState();
+  }
+
+  /** The devices signed out in the last 7 days, as last loaded. */
+  get signedOutDevices(): SignedOutDevice[] {
+    return this.signedOut.devices;
+  }
+
+  /**
+   * "Not you?": brings the device `id` into view, marked, with its "Sign out" focused
+   * (one click away); a signed-out device is marked in the "Signed out" section. A
+   * device not listed yet (a sign-in just announced) is looked for again after a fetch.
+   */
+  showDevice(id: string): void {
+    this.wanted = id;
+    if (this.applyWanted()) return;
+    void this.refresh().then(() => {
+      if (this.destroyed || this.wanted !== id) return;
+      if (!this.applyWanted()) {
+        this.wanted = null;
+        this.say("That device is no longer listed.");
+      }
+    });
+  }
+
+  /** Shows the wanted device if it is listed; false while it is not. */
+  private applyWanted(): boolean {
+    const id = this.wanted;
+    if (!id) return true;
+    const row = this.rows.get(id);
+    for (const r of this.rows.values()) r.setHighlighted(r.id === id);
+    const ended = this.signedOut.highlight(row ? null : id);
+    const el = row?.el ?? ended;
+    if (!el) return false;
+    this.wanted = null;
+    // As little scrolling as shows it (the banner that led here may stay in view). Not
+    // in every DOM (jsdom has none); the focus below scrolls there too.
+    el.scrollIntoView?.({ block: "nearest" });
+    if (row) {
+      row.focusSignOut();
+      // Marked until the person moves on from it.
+      const moveOn = (ev: FocusEvent): void => {
+        if (ev.relatedTarget instanceof Node && row.el.contains(ev.relatedTarget)) return;
+        row.setHighlighted(false);
+        row.el.removeEventListener("focusout", moveOn);
+      };
+      row.el.addEventListener("focusout", moveOn);
+    } else {
+      setAttr(el, "tabindex", -1);
+      el.focus();
+    }
+    return true;
   }
 
   focusHeading(): void {
@@ -126,6 +184,7 @@ export class DevicesView {
   /** Updates relative times. */
   tick(): void {
     for (const row of this.rows.values()) row.tick();
+    this.signedOut.tick();
   }
 
   destroy(): void {
@@ -133,12 +192,24 @@ export class DevicesView {
   }
 
   private async fetchOnce(): Promise<void> {
+    // Both lists at once. The signed-out one is a bonus: if it cannot be had, the
+    // section keeps what it showed.
+    const ended = this.ctx.ipc.signedOutDevices().then(
+      (list) => list,
+      (e: unknown) => {
+        if (endsSession(toAppError(e))) this.ctx.sessionLost();
+        return null;
+      },
+    );
     try {
       const list = await this.ctx.ipc.listDevices();
+      const signedOut = await ended;
       if (this.destroyed) return;
       this.loadError = null;
       this.loadState = "ready";
       this.show(list);
+      if (signedOut) this.signedOut.show(signedOut);
+      this.applyWanted();
       this.ctx.painted("devices", list.length);
     } catch (e) {
       if (this.destroyed) return;
@@ -224,7 +295,7 @@ export class DevicesView {
 
   private renamed(session: SessionInfo): SessionInfo {
     this.devices = sortDevices(this.devices.map((d) => (d.id === session.id ? session : d)));
-    this.say(`Renamed to “${session.device.name}”.`);
+    this.say("Renamed to “", named(session.device.name), "”.");
     this.onDevices(this.devices);
     return session;
   }
@@ -245,19 +316,19 @@ export class DevicesView {
     this.problem.textContent = "";
   }
 
-  private say(text: string): void {
+  private say(...text: Child[]): void {
     this.problem.textContent = "";
-    this.status.textContent = text;
+    replaceChildren(this.status, ...text);
   }
 
-  private fail(e: unknown, context: ErrorContext, what: string): void {
+  private fail(e: unknown, context: ErrorContext, ...what: Child[]): void {
     const err = toAppError(e);
     if (endsSession(err)) {
       this.ctx.sessionLost();
       return;
     }
     this.status.textContent = "";
-    this.problem.textContent = `${what}: ${errorMessage(err, context, this.ctx.state().server_url)}`;
+    replaceChildren(this.problem, ...what, `: ${errorMessage(err, context, this.ctx.state().server_url)}`);
   }
 
   private async signOutRow(row: DeviceRow): Promise<void> {
@@ -267,8 +338,8 @@ export class DevicesView {
     }
     const name = row.name;
     const ok = await this.ctx.confirm({
-      title: `Sign out ${name}?`,
-      message: `${name} will have to sign in again to get back in. Its access ends right away.`,
+      title: ["Sign out ", named(name), "?"],
+      message: [named(name), " will have to sign in again to get back in. Its access ends right away."],
       confirmLabel: "Sign out",
       danger: true,
     });
@@ -281,17 +352,17 @@ export class DevicesView {
       this.removeRow(row);
       this.devices = this.devices.filter((d) => d.id !== row.id);
       this.renderState();
-      this.say(`${name} was signed out.`);
+      this.say(named(name), " was signed out.");
       void this.refresh();
     } catch (e) {
       if (this.destroyed) return;
       row.setBusy(false);
       if (toAppError(e).code === "not_found") {
-        this.say(`${name} was already signed out.`);
+        this.say(named(name), " was already signed out.");
         void this.refresh();
         return;
       }
-      this.fail(e, "sign-out", `Couldn't sign out ${name}`);
+      this.fail(e, "sign-out", "Couldn't sign out ", named(name));
     }
   }
 

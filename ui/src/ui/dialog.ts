@@ -1,11 +1,18 @@
 // Modal confirmation dialog: traps focus, closes on Escape or a click outside,
 // makes the page behind it inert, and gives focus back to where it was.
 
-import { focusable, h, uid } from "../dom";
+import { focusable, h, uid, type Child } from "../dom";
+
+/** Text, or text with nodes in it (device names isolated with `named()`). */
+export type Words = string | Child[];
+
+function words(w: Words): Child[] {
+  return typeof w === "string" ? [w] : w;
+}
 
 export interface ConfirmOptions {
-  title: string;
-  message: string;
+  title: Words;
+  message: Words;
   confirmLabel: string;
   cancelLabel?: string;
   /** Styles the confirm button as destructive. */
@@ -72,8 +79,8 @@ export class DialogHost {
           "data-testid": "confirm-dialog",
           tabindex: -1,
         },
-        h("h2", { id: titleId, class: "dialog-title" }, opts.title),
-        h("p", { id: messageId, class: "dialog-message" }, opts.message),
+        h("h2", { id: titleId, class: "dialog-title" }, ...words(opts.title)),
+        h("p", { id: messageId, class: "dialog-message" }, ...words(opts.message)),
         h("div", { class: "dialog-actions" }, cancel, ok),
       );
       const backdrop = h("div", { class: "dialog-backdrop" }, dialog);

@@ -1,18 +1,20 @@
-// Signed in: the Devices, Activity and Settings tabs.
+// Signed in: the Devices, Activity, Security and Settings tabs.
 
 import { h, setAttr } from "../dom";
 import { ActivityView } from "./activity-view";
 import type { Ctx } from "./context";
 import { DevicesView } from "./devices-view";
+import { SecurityView } from "./security-view";
 import { SettingsView } from "./settings-view";
 
-export type Tab = "devices" | "activity" | "settings";
-const TABS: Tab[] = ["devices", "activity", "settings"];
+export type Tab = "devices" | "activity" | "security" | "settings";
+const TABS: Tab[] = ["devices", "activity", "security", "settings"];
 
 export class MainView {
   readonly el: HTMLElement;
   readonly devices: DevicesView;
   readonly activity: ActivityView;
+  readonly security: SecurityView;
   readonly settings: SettingsView;
   private tab: Tab = "devices";
   private readonly tabs: Record<Tab, HTMLButtonElement>;
@@ -20,7 +22,9 @@ export class MainView {
 
   constructor(ctx: Ctx) {
     this.devices = new DevicesView(ctx, () => this.activity.namesChanged());
-    this.activity = new ActivityView(ctx, () => this.devices.devices);
+    // The activity log names devices from both lists (signed-out ones included).
+    this.activity = new ActivityView(ctx, () => [...this.devices.devices, ...this.devices.signedOutDevices]);
+    this.security = new SecurityView(ctx);
     this.settings = new SettingsView(ctx);
 
     const tab = (id: Tab, label: string): HTMLButtonElement =>
@@ -40,6 +44,7 @@ export class MainView {
     this.tabs = {
       devices: tab("devices", "Devices"),
       activity: tab("activity", "Activity"),
+      security: tab("security", "Security"),
       settings: tab("settings", "Settings"),
     };
     this.panels = {
@@ -53,6 +58,11 @@ export class MainView {
         { role: "tabpanel", id: "panel-activity", "aria-labelledby": "tab-activity", class: "tabpanel" },
         this.activity.el,
       ),
+      security: h(
+        "section",
+        { role: "tabpanel", id: "panel-security", "aria-labelledby": "tab-security", class: "tabpanel" },
+        this.security.el,
+      ),
       settings: h(
         "section",
         { role: "tabpanel", id: "panel-settings", "aria-labelledby": "tab-settings", class: "tabpanel" },
@@ -64,10 +74,19 @@ export class MainView {
       { role: "tablist", "aria-label": "Sections", class: "tabs" },
       this.tabs.devices,
       this.tabs.activity,
+      this.tabs.security,
       this.tabs.settings,
     );
     tablist.addEventListener("keydown", (ev) => this.onTabKey(ev));
-    this.el = h("div", { class: "main-view" }, tablist, this.panels.devices, this.panels.activity, this.panels.settings);
+    this.el = h(
+      "div",
+      { class: "main-view" },
+      tablist,
+      this.panels.devices,
+      this.panels.activity,
+      this.panels.security,
+      this.panels.settings,
+    );
     this.select("devices", false);
     void this.devices.refresh();
   }
@@ -87,13 +106,27 @@ export class MainView {
     }
     if (focusTab) this.tabs[tab].focus();
     if (tab === "activity" && this.activity.stale) void this.activity.refresh();
+    if (tab === "security") this.security.shown();
     if (tab === "settings") this.settings.shown();
+  }
+
+  /** "Not you?": the device list, at device `id`, ready to sign it out. */
+  showDevice(id: string): void {
+    if (this.tab !== "devices") this.select("devices", false);
+    this.devices.showDevice(id);
+  }
+
+  /** A device's name, from either list (null: not listed). */
+  nameOf(id: string): string | null {
+    const d = this.devices.devices.find((x) => x.id === id) ?? this.devices.signedOutDevices.find((x) => x.id === id);
+    return d ? d.device.name : null;
   }
 
   /** Moves focus to the start of the visible tab's content. */
   focusContent(): void {
     if (this.tab === "devices") this.devices.focusHeading();
     else if (this.tab === "activity") this.activity.focusHeading();
+    else if (this.tab === "security") this.security.focusHeading();
     else this.settings.focusHeading();
   }
 
@@ -112,6 +145,7 @@ export class MainView {
   destroy(): void {
     this.devices.destroy();
     this.activity.destroy();
+    this.security.destroy();
     this.settings.destroy();
   }
 

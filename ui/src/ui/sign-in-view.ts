@@ -1,7 +1,8 @@
-// The sign-in screen, with the "signed out from elsewhere" notice.
+// The sign-in screen, with the "signed out from elsewhere" notice. On an account with
+// two-step sign-in the same form asks, as its second step, for the code.
 
 import { validateDeviceName } from "../devices";
-import { h, replaceChildren, setAttr } from "../dom";
+import { h, replaceChildren, setAttr, withNames } from "../dom";
 import { errorMessage } from "../errors";
 import { uiIcon } from "../icons";
 import { toAppError } from "../ipc";
@@ -46,6 +47,18 @@ export class SignInView {
   private busy = false;
   private destroyed = false;
   private noticeKey: string | null = null;
+  /** The first step's fields, hidden while the code is asked for. */
+  private readonly firstStep: HTMLElement;
+  private readonly secondStep: HTMLElement;
+  private readonly code: HTMLInputElement;
+  private readonly codeLabel = h("label", { class: "label", for: "sign-in-two-step-code" });
+  private readonly codeHint = h("p", { class: "hint", id: "sign-in-two-step-code-hint" });
+  private readonly recoveryToggle: HTMLButtonElement;
+  private readonly secondStepLead = h("p", { class: "sign-in-lead", "data-testid": "two-step-prompt" });
+  /** Asking for the second step's code. */
+  private codeStep = false;
+  /** The code typed is one of the recovery codes. */
+  private recovery = false;
 
   constructor(
     private readonly ctx: Ctx,
@@ -114,13 +127,45 @@ export class SignInView {
       this.submitLabel,
     );
 
+    this.code = h("input", {
+      id: "sign-in-two-step-code",
+      class: "input",
+      type: "text",
+      "data-testid": "two-step-code",
+      autocomplete: "one-time-code",
+      spellcheck: "false",
+      "aria-describedby": "sign-in-two-step-code-hint sign-in-error",
+    });
+    this.code.addEventListener("input", () => this.code.removeAttribute("aria-invalid"));
+    this.recoveryToggle = h(
+      "button",
+      { type: "button", class: "button button-link", "data-testid": "use-recovery-code", on: { click: () => this.toggleRecovery() } },
+      "",
+    );
+    this.firstStep = h("div", { class: "form-step" }, server.row, email.row, password.row, device.row);
+    this.secondStep = h(
+      "div",
+      { class: "form-step", hidden: true, "data-testid": "two-step" },
+      this.secondStepLead,
+      h("div", { class: "field" }, this.codeLabel, this.code, this.codeHint),
+      h(
+        "div",
+        { class: "form-links" },
+        this.recoveryToggle,
+        h(
+          "button",
+          { type: "button", class: "button button-link", "data-testid": "two-step-back", on: { click: () => this.backToFirstStep(null) } },
+          "Back",
+        ),
+      ),
+    );
+    this.setRecovery(false);
+
     const form = h(
       "form",
       { class: "sign-in-form", novalidate: true, "aria-labelledby": "sign-in-title" },
-      server.row,
-      email.row,
-      password.row,
-      device.row,
+      this.firstStep,
+      this.secondStep,
       this.submit,
       this.error,
     );
@@ -181,8 +226,9 @@ export class SignInView {
         "div",
         { class: "notice", role: "alert", "data-testid": "signed-out-notice", tabindex: -1 },
         uiIcon("alert"),
-        // Worded on the Rust side, the same words as the OS notification and sessionctl.
-        h("p", { class: "notice-text" }, notice.message),
+        // Worded on the Rust side, the same words as the OS notification and sessionctl;
+        // the device's name in it isolated.
+        h("p", { class: "notice-text" }, ...withNames(notice.message, [notice.by_device_name])),
         dismiss,
       ),
     );
@@ -190,6 +236,10 @@ export class SignInView {
 
   /** Focus for arrival: the notice if there is one, else the first empty field. */
   focusInitial(): void {
+    if (this.codeStep) {
+      this.code.focus();
+      return;
+    }
     const notice = this.noticeBox.querySelector<HTMLElement>("[data-testid=signed-out-notice]");
     if (notice) {
       notice.focus();
@@ -231,8 +281,92 @@ export class SignInView {
     return { serverUrl };
   }
 
+  /** Asks for the code: the password was right, the account has two-step sign-in. */
+  private toSecondStep(email: string): void {
+    this.codeStep = true;
+    this.firstStep.hidden = true;
+    this.secondStep.hidden = false;
+    this.code.value = "";
+    this.setRecovery(false);
+    replaceChildren(this.secondStepLead, `Two-step sign-in is on for ${email}.`);
+    this.code.focus();
+  }
+
+  /** Back to the email and password (the Back button, or a sign-in that expired). */
+  private backToFirstStep(error: string | null): void {
+    this.codeStep = false;
+    this.secondStep.hidden = true;
+    this.firstStep.hidden = false;
+    this.code.value = "";
+    this.clearError();
+    if (error) this.showError(error, "password");
+    else this.inputs.password.focus();
+  }
+
+  private toggleRecovery(): void {
+    this.setRecovery(!this.recovery);
+    this.code.value = "";
+    this.clearError();
+    this.code.focus();
+  }
+
+  private setRecovery(on: boolean): void {
+    this.recovery = on;
+    this.codeLabel.textContent = on ? "Recovery code" : "Code from your authenticator app";
+    this.codeHint.textContent = on
+      ? "One of the codes you stored when you turned two-step sign-in on. Each works once."
+      : "The 6-digit code the app shows for Session Manager.";
+    setAttr(this.code, "inputmode", on ? null : "numeric");
+    this.recoveryToggle.textContent = on ? "Use a code from the app" : "Use a recovery code instead";
+  }
+
+  private async secondStepSignIn(): Promise<void> {
+    const typed = this.code.value.trim();
+    if (!typed) {
+      this.showCodeError(this.recovery ? "Enter a recovery code." : "Enter the code the app shows.");
+      return;
+    }
+    if (!this.recovery && !/^\d{6}$/.test(typed.replace(/\s/g, ""))) {
+      this.showCodeError("The code is 6 digits.");
+      return;
+    }
+    this.setBusy(true);
+    try {
+      const state = await this.ctx.ipc.signInSecondStep({ code: typed, recovery: this.recovery });
+      if (this.destroyed) return;
+      this.inputs.password.value = "";
+      this.code.value = "";
+      this.setBusy(false);
+      this.opts.onSignedIn(state);
+    } catch (e) {
+      if (this.destroyed) return;
+      this.setBusy(false);
+      const err = toAppError(e);
+      if (err.code === "two_step_expired") {
+        this.inputs.password.value = "";
+        this.backToFirstStep(errorMessage(err, "sign-in"));
+      } else if (err.code === "rate_limited") {
+        this.countdown.start(Math.max(1, Math.ceil(err.retry_after_secs ?? 60)));
+      } else {
+        this.showCodeError(errorMessage(err, "sign-in", this.inputs.serverUrl.value));
+        this.code.select();
+      }
+    }
+  }
+
+  private showCodeError(text: string): void {
+    this.showError(text, null);
+    this.code.setAttribute("aria-invalid", "true");
+    this.code.focus();
+  }
+
   private async signIn(): Promise<void> {
     if (this.busy || this.countdown.running) return;
+    if (this.codeStep) {
+      this.clearError();
+      await this.secondStepSignIn();
+      return;
+    }
     const v = this.values();
     this.clearError();
     const ok = this.validate(v);
@@ -253,7 +387,9 @@ export class SignInView {
     } catch (e) {
       if (this.destroyed) return;
       this.setBusy(false);
-      this.failed(toAppError(e), ok.serverUrl);
+      const err = toAppError(e);
+      if (err.code === "two_step_required") this.toSecondStep(v.email.trim());
+      else this.failed(err, ok.serverUrl);
     }
   }
 
@@ -284,12 +420,14 @@ export class SignInView {
     this.submit.classList.toggle("is-busy", busy);
     this.submitLabel.textContent = busy ? "Signing in…" : "Sign in";
     for (const input of Object.values(this.inputs)) input.readOnly = busy;
+    this.code.readOnly = busy;
   }
 
   private clearError(): void {
     replaceChildren(this.error);
     this.error.classList.remove("has-error");
     for (const input of Object.values(this.inputs)) input.removeAttribute("aria-invalid");
+    this.code.removeAttribute("aria-invalid");
   }
 
   private showError(text: string, field: Field | null): void {
