@@ -75,7 +75,9 @@ enum KeysCommand {
     /// instance and guard within seconds (they see it on the revocation feed). If it
     /// is the current key, a new one replaces it. For a routine change use `rotate`.
     Retire {
-        /// The key id (`keys list`).
+        /// The key id (`keys list`). A key id is base64url and may start with `-`,
+        /// which must not be read as a flag.
+        #[arg(allow_hyphen_values = true)]
         kid: String,
     },
     /// Print a new random key-encryption key (base64) for --key-encryption-key-file.
@@ -277,4 +279,29 @@ fn read_password(from_stdin: bool) -> anyhow::Result<Password> {
         first
     };
     Ok(Password::new(pw))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A key id is base64url: about one in 32 starts with `-`, and the operator
+    /// removing a compromised key must not be told it is an unknown flag.
+    #[test]
+    fn a_key_id_starting_with_a_hyphen_is_a_key_id() {
+        let cli = Cli::try_parse_from([
+            "session-server",
+            "keys",
+            "retire",
+            "-u4MHlXh7iTIGYRXhesdsJcUTJohhzdQYTkxVzPNOMo",
+        ])
+        .unwrap();
+        let Some(Command::Keys {
+            command: KeysCommand::Retire { kid },
+        }) = cli.command
+        else {
+            panic!("not keys retire: {cli:?}");
+        };
+        assert_eq!(kid, "-u4MHlXh7iTIGYRXhesdsJcUTJohhzdQYTkxVzPNOMo");
+    }
 }
