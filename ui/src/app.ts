@@ -7,13 +7,15 @@ import { uiIcon } from "./icons";
 import { toAppError, type Ipc, type Unlisten } from "./ipc";
 import type { AppError, AppState, Screen, SignedOutNotice } from "./types";
 import { Banners } from "./ui/banners";
-import type { Ctx } from "./ui/context";
+import type { Ctx, Host } from "./ui/context";
 import { DialogHost } from "./ui/dialog";
 import { MainView } from "./ui/main-view";
 import { SignInView } from "./ui/sign-in-view";
 
 export interface AppOptions {
   ipc: Ipc;
+  /** The desktop app (the default) or the account page in a browser. */
+  host?: Host;
   /** The clock (tests pass a fixed one). */
   now?: () => Date;
   /** BCP 47 locale for dates; the system's when absent. */
@@ -78,6 +80,7 @@ export class App {
 
     this.ctx = {
       ipc: this.ipc,
+      host: opts.host ?? "app",
       locale: opts.locale,
       now: () => this.now(),
       confirm: this.dialogs.confirm,

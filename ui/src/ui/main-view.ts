@@ -15,10 +15,13 @@ export class MainView {
   readonly activity: ActivityView;
   readonly settings: SettingsView;
   private tab: Tab = "devices";
+  /** The tabs shown, in order (a browser has no settings of the app's). */
+  private readonly order: Tab[];
   private readonly tabs: Record<Tab, HTMLButtonElement>;
   private readonly panels: Record<Tab, HTMLElement>;
 
   constructor(ctx: Ctx) {
+    this.order = ctx.host === "web" ? TABS.filter((t) => t !== "settings") : TABS;
     this.devices = new DevicesView(ctx, () => this.activity.namesChanged());
     this.activity = new ActivityView(ctx, () => this.devices.devices);
     this.settings = new SettingsView(ctx);
@@ -42,6 +45,8 @@ export class MainView {
       activity: tab("activity", "Activity"),
       settings: tab("settings", "Settings"),
     };
+    // Each panel's title is an <h1>: only the open panel is shown, so the page has one
+    // level-one heading, naming what it shows.
     this.panels = {
       devices: h(
         "section",
@@ -62,12 +67,10 @@ export class MainView {
     const tablist = h(
       "div",
       { role: "tablist", "aria-label": "Sections", class: "tabs" },
-      this.tabs.devices,
-      this.tabs.activity,
-      this.tabs.settings,
+      ...this.order.map((t) => this.tabs[t]),
     );
     tablist.addEventListener("keydown", (ev) => this.onTabKey(ev));
-    this.el = h("div", { class: "main-view" }, tablist, this.panels.devices, this.panels.activity, this.panels.settings);
+    this.el = h("div", { class: "main-view" }, tablist, ...this.order.map((t) => this.panels[t]));
     this.select("devices", false);
     void this.devices.refresh();
   }
@@ -116,7 +119,7 @@ export class MainView {
   }
 
   private onTabKey(ev: KeyboardEvent): void {
-    const order = TABS;
+    const order = this.order;
     const i = order.indexOf(this.tab);
     let next: Tab | undefined;
     if (ev.key === "ArrowRight") next = order[(i + 1) % order.length];

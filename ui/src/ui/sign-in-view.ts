@@ -43,6 +43,8 @@ export class SignInView {
   private readonly error = h("div", { class: "form-error", role: "alert", "data-testid": "sign-in-error", id: "sign-in-error" });
   private readonly noticeBox = h("div", { class: "notice-slot" });
   private readonly countdown: Countdown;
+  /** The account page's "This is a shared computer" (absent in the desktop app). */
+  private readonly shared: HTMLInputElement | null;
   private busy = false;
   private destroyed = false;
   private noticeKey: string | null = null;
@@ -106,6 +108,35 @@ export class SignInView {
       "Shown in your device list on every device.",
     );
     this.inputs = { serverUrl: server.input, email: email.input, password: password.input, deviceName: device.input };
+    // On the account page the server is the page's own, and it names the browser itself
+    // ("Firefox on Windows"); a shared computer should forget the sign-in instead.
+    const web = ctx.host === "web";
+    this.shared = web
+      ? h("input", {
+          type: "checkbox",
+          id: "sign-in-shared-computer",
+          class: "setting-toggle",
+          "data-testid": "shared-computer",
+          "aria-describedby": "sign-in-shared-computer-hint",
+        })
+      : null;
+    const sharedRow = this.shared
+      ? h(
+          "div",
+          { class: "field" },
+          h(
+            "div",
+            { class: "setting-row" },
+            this.shared,
+            h("label", { for: "sign-in-shared-computer", class: "setting-label" }, "This is a shared computer"),
+          ),
+          h(
+            "p",
+            { class: "hint setting-help", id: "sign-in-shared-computer-hint" },
+            "You will be signed out when the browser closes.",
+          ),
+        )
+      : null;
 
     this.submit = h(
       "button",
@@ -117,10 +148,11 @@ export class SignInView {
     const form = h(
       "form",
       { class: "sign-in-form", novalidate: true, "aria-labelledby": "sign-in-title" },
-      server.row,
+      web ? null : server.row,
       email.row,
       password.row,
-      device.row,
+      web ? null : device.row,
+      sharedRow,
       this.submit,
       this.error,
     );
@@ -195,7 +227,7 @@ export class SignInView {
       notice.focus();
       return;
     }
-    const order: Field[] = ["serverUrl", "email", "password", "deviceName"];
+    const order: Field[] = this.ctx.host === "web" ? ["email", "password"] : ["serverUrl", "email", "password", "deviceName"];
     const empty = order.find((f) => !this.inputs[f].value);
     this.inputs[empty ?? "password"].focus();
   }
@@ -220,13 +252,14 @@ export class SignInView {
       this.showError(text, field);
       return null;
     };
-    const serverUrl = normalizeServerUrl(v.serverUrl);
-    if (!v.serverUrl.trim()) return problem("serverUrl", "Enter the address of your session server.");
+    const web = this.ctx.host === "web";
+    const serverUrl = web ? (this.ctx.state().server_url ?? location.origin) : normalizeServerUrl(v.serverUrl);
+    if (!web && !v.serverUrl.trim()) return problem("serverUrl", "Enter the address of your session server.");
     if (!serverUrl) return problem("serverUrl", "Enter a server address like https://sessions.example.com.");
     if (!v.email.trim()) return problem("email", "Enter your email.");
     if (!/^[^\s@]+@[^\s@]+$/.test(v.email.trim())) return problem("email", "Enter a valid email address.");
     if (!v.password) return problem("password", "Enter your password.");
-    const nameProblem = validateDeviceName(v.deviceName);
+    const nameProblem = web ? null : validateDeviceName(v.deviceName);
     if (nameProblem) return problem("deviceName", nameProblem);
     return { serverUrl };
   }
@@ -239,13 +272,17 @@ export class SignInView {
     if (!ok) return;
     this.inputs.serverUrl.value = ok.serverUrl;
     this.setBusy(true);
+    const web = this.ctx.host === "web";
     try {
-      const state = await this.ctx.ipc.signIn({
-        serverUrl: ok.serverUrl,
-        email: v.email.trim(),
-        password: v.password,
-        deviceName: v.deviceName.trim(),
-      });
+      const state = await this.ctx.ipc.signIn(
+        {
+          serverUrl: ok.serverUrl,
+          email: v.email.trim(),
+          password: v.password,
+          deviceName: web ? null : v.deviceName.trim(),
+        },
+        web ? { sharedComputer: this.shared?.checked ?? false } : undefined,
+      );
       if (this.destroyed) return;
       this.inputs.password.value = "";
       this.setBusy(false);
@@ -284,6 +321,7 @@ export class SignInView {
     this.submit.classList.toggle("is-busy", busy);
     this.submitLabel.textContent = busy ? "Signing in…" : "Sign in";
     for (const input of Object.values(this.inputs)) input.readOnly = busy;
+    if (this.shared) this.shared.disabled = busy;
   }
 
   private clearError(): void {
