@@ -165,7 +165,7 @@ export class App {
       h(
         "div",
         { class: "card state state-error", role: "alert", "data-testid": "start-error" },
-        h("p", null, "The app could not start."),
+        h("p", null, this.opts.host === "web" ? "The page could not load your account." : "The app could not start."),
         h("p", { class: "state-detail" }, errorMessage(err, "start")),
         canRetry
           ? h("button", { type: "button", class: "button button-primary", "data-testid": "start-retry", on: { click: () => void this.load() } }, "Retry")

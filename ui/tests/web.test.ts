@@ -174,6 +174,19 @@ describe("the views in a browser", () => {
     expect(all("device-row")).toHaveLength(2);
   });
 
+  it("says when the server cannot be reached, with nothing to correct on the form", async () => {
+    const ipc = new WebFake({ state: { signed_in: false } });
+    ipc.failNext("signIn", { code: "server_unreachable", message: "Failed to fetch" });
+    await mountWeb(ipc);
+    type(get<HTMLInputElement>("password"), "correct horse");
+    get<HTMLButtonElement>("sign-in-submit").click();
+    await flush();
+    expect(text(get("sign-in-error"))).toBe(
+      "Can't reach the server at https://sessions.example.com. Check the address and your connection.",
+    );
+    expect(document.querySelectorAll("[aria-invalid]")).toHaveLength(0);
+  });
+
   it("has no Settings tab (a web page does not start at login), and one level-one heading", async () => {
     const browser = device("me", "Chrome on Linux", { current: true, platform: "web", os_version: "Linux" });
     await mountWeb(new FakeIpc({ state: { signed_in: true, session_id: "me" }, devices: [browser] }));

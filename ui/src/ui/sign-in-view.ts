@@ -333,8 +333,9 @@ export class SignInView {
   private showError(text: string, field: Field | null): void {
     replaceChildren(this.error, uiIcon("alert"), h("span", null, text));
     this.error.classList.add("has-error");
-    if (field) {
-      const input = this.inputs[field];
+    // Only a field on the form (the account page has no server or device name field).
+    const input = field ? this.inputs[field] : null;
+    if (input?.isConnected) {
       input.setAttribute("aria-invalid", "true");
       input.focus();
     }
