@@ -179,6 +179,29 @@ impl Browser {
         Ok(())
     }
 
+    /// From the next page load on, records every Content-Security-Policy violation of
+    /// every page (read with [`Browser::csp_violations`]). Installed through DevTools, so
+    /// no script of the page's own is needed.
+    pub async fn watch_csp(&self) -> anyhow::Result<()> {
+        self.cdp(
+            "Page.addScriptToEvaluateOnNewDocument",
+            json!({"source": "window.__cspViolations = [];
+                document.addEventListener('securitypolicyviolation',
+                    e => window.__cspViolations.push(`${e.violatedDirective}: ${e.blockedURI}`));"}),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// What the CSP refused on the current page since it loaded.
+    pub async fn csp_violations(&self) -> anyhow::Result<Vec<String>> {
+        let found = self
+            .client
+            .execute("return window.__cspViolations || ['not watched']", vec![])
+            .await?;
+        Ok(serde_json::from_value(found)?)
+    }
+
     pub fn testid(id: &str) -> String {
         format!("[data-testid=\"{id}\"]")
     }

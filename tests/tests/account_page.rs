@@ -173,6 +173,7 @@ async fn a_lost_laptop_is_signed_out_from_any_browser() {
     // Sign in on the page: the browser is a device like any other, listed first, and
     // the laptop is listed with it.
     let browser = Browser::start(DESKTOP.0, DESKTOP.1).await.unwrap();
+    browser.watch_csp().await.unwrap();
     sign_in_on_the_page(&browser, &server).await;
     let names = browser.wait_devices(3).await.unwrap();
     assert_eq!(names, [THIS_BROWSER, "Ada's laptop", "Phone"]);
@@ -201,6 +202,11 @@ async fn a_lost_laptop_is_signed_out_from_any_browser() {
         "the laptop's client reports it signed out"
     );
     assert!(server.session_is_revoked(laptop.session.session_id()).await);
+    // All of it within the page's strict CSP: nothing was refused.
+    assert_eq!(
+        browser.csp_violations().await.unwrap(),
+        Vec::<String>::new()
+    );
 
     // Sign out everywhere from the page: back to sign-in, and every session has ended.
     confirm(&browser, None, "sign-out-everywhere").await;
