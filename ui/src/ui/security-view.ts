@@ -107,7 +107,7 @@ type TwoStepStage = "loading" | "off" | "password" | "setup" | "codes" | "on" | 
 export class SecurityView {
   readonly el: HTMLElement;
 
-  private readonly heading = h("h2", { class: "panel-title", id: "security-heading", tabindex: -1 }, "Security");
+  private readonly heading = h("h1", { class: "panel-title", id: "security-heading", tabindex: -1 }, "Security");
   private loaded = false;
   private destroyed = false;
 

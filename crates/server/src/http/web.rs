@@ -63,15 +63,16 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         return ApiError::not_found().into_response();
     }
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if changes_state && !same_origin(req.headers(), &app.settings().issuer) {
-        return ApiError::new(
+    let mut res = if changes_state && !same_origin(req.headers(), &app.settings().issuer) {
+        ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidRequest,
             "This request did not come from the account page (its Origin is not this server's).",
         )
-        .into_response();
-    }
-    let mut res = next.run(req).await;
+        .into_response()
+    } else {
+        next.run(req).await
+    };
     secure_headers(res.headers_mut());
     res
 }
