@@ -8,7 +8,7 @@ import { device, FakeIpc } from "../src/demo/fake-ipc";
 import { errorMessage } from "../src/errors";
 import type { SignInOptions } from "../src/ipc";
 import type { SignInArgs } from "../src/types";
-import { fromApiError, toActivity, toNotice, toSessions, translateServerEvent, TWO_STEP_NOT_YET } from "../src/web/api";
+import { fromApiError, toActivity, toNotice, toSessions, translateServerEvent } from "../src/web/api";
 import { all, byTestId, flush, get, NOW, text, type } from "./helpers";
 
 describe("the API's errors, in the app's words", () => {
@@ -52,9 +52,18 @@ describe("the API's errors, in the app's words", () => {
     expect(errorMessage(fromApiError(418, "not json", null), "devices")).toBe("The server answered 418.");
   });
 
-  it("says plainly that two-step sign-in is not on this page yet", () => {
-    const err = fromApiError(401, { error: "mfa_required", error_description: "Enter the code." }, null);
-    expect(errorMessage(err, "sign-in")).toBe(TWO_STEP_NOT_YET);
+  it("reads two-step sign-in's answers as the app's flow codes", () => {
+    const words = { error_description: "Words." };
+    // A right password on a two-step account: the form asks for the code.
+    expect(fromApiError(401, { error: "mfa_required", ...words }, null)).toEqual({ code: "two_step_required", message: "Words." });
+    // A wrong code may be tried again, at sign-in (401) as in the Security tab (422)…
+    for (const status of [401, 422]) {
+      expect(fromApiError(status, { error: "invalid_code", ...words }, null)).toEqual({ code: "validation_failed", message: "Words." });
+    }
+    // …an expired sign-in may not.
+    const expired = fromApiError(401, { error: "invalid_challenge", ...words }, null);
+    expect(expired.code).toBe("two_step_expired");
+    expect(errorMessage(expired, "sign-in")).toBe("This sign-in expired. Sign in again.");
   });
 });
 

@@ -2,15 +2,20 @@
 // AppErrors, and the event stream's events as the app's events. Pure: no fetch, no DOM.
 
 import type {
+  Account,
   ActivityEvent,
   ActivityKind,
   AlertKind,
   AppError,
+  Device,
   DevicesChanged,
+  RecoveryCodes,
   RevocationReason,
   SecurityAlert,
   SessionInfo,
+  SignedOutDevice,
   SignedOutNotice,
+  TwoStepSetup,
 } from "../types";
 
 function isRecord(v: unknown): v is Record<string, unknown> {
@@ -26,16 +31,10 @@ function strOrNull(v: unknown): string | null {
 }
 
 /**
- * Said when the account has two-step sign-in: the page cannot ask for the code until the
- * sign-in form has its second step (the desktop app's, issue 10), which it shares.
- */
-export const TWO_STEP_NOT_YET =
-  "This account has two-step sign-in, which this page cannot ask for yet. Sign in with the Session Manager app or sessionctl.";
-
-/**
  * An error answer of the API (`{"error","error_description"}`, docs/API.md) as the
- * AppError the views know (the client library's codes, so the same words show as in
- * the desktop app). A code without an equivalent keeps the server's own, whose
+ * AppError the views know: the codes the desktop app rejects with (the client
+ * library's, and the app's own flow codes of two-step sign-in), so the same words show
+ * as in the app. A code without an equivalent keeps the server's own, whose
  * description the views then show as it is.
  */
 export function fromApiError(status: number, body: unknown, retryAfter: string | null): AppError {
@@ -58,8 +57,16 @@ export function fromApiError(status: number, body: unknown, retryAfter: string |
     case "validation_failed":
     case "weak_password":
       return { code: "validation_failed", message };
+    // The password was right; the challenge is in an HttpOnly cookie the page never
+    // reads. The sign-in form asks for the code, as in the app.
     case "mfa_required":
-      return { code: "mfa_required", message: TWO_STEP_NOT_YET };
+      return { code: "two_step_required", message };
+    // A wrong or used code may be tried again (401 at sign-in, 422 in the Security tab).
+    case "invalid_code":
+      return { code: "validation_failed", message };
+    // The sign-in waiting for its code expired, was completed or was given up.
+    case "invalid_challenge":
+      return { code: "two_step_expired", message };
     default:
       break;
   }
@@ -93,6 +100,7 @@ const REASONS: Record<RevocationReason, true> = {
   signed_out_everywhere: true,
   refresh_token_reuse: true,
   admin: true,
+  password_changed: true,
   unknown: true,
 };
 
@@ -115,15 +123,9 @@ export function toSessions(body: unknown): SessionInfo[] {
 
 /** One session as the API answers it (the list, a rename). */
 export function toSession(s: Record<string, unknown>): SessionInfo {
-  const d = isRecord(s.device) ? s.device : {};
   return {
     id: str(s.id),
-    device: {
-      name: str(d.name),
-      platform: str(d.platform),
-      os_version: str(d.os_version),
-      app_version: str(d.app_version),
-    },
+    device: toDevice(s.device),
     created_at: str(s.created_at),
     last_seen_at: str(s.last_seen_at),
     last_ip: strOrNull(s.last_ip),
@@ -131,18 +133,62 @@ export function toSession(s: Record<string, unknown>): SessionInfo {
   };
 }
 
+function toDevice(v: unknown): Device {
+  const d = isRecord(v) ? v : {};
+  return { name: str(d.name), platform: str(d.platform), os_version: str(d.os_version), app_version: str(d.app_version) };
+}
+
+/** `GET /v1/account`, as the app's `account` answers it. */
+export function toAccount(body: unknown): Account {
+  const b = isRecord(body) ? body : {};
+  return { email: str(b.email), created_at: str(b.created_at), two_step: b.two_step === true };
+}
+
+/**
+ * `POST /v1/account/two-step`, as the app's `two_step_start` answers it: the key and the
+ * QR code. The `otpauth://` URI is left out, as the app leaves it out: the page has no
+ * use for the secret in a second form.
+ */
+export function toTwoStepSetup(body: unknown): TwoStepSetup {
+  const b = isRecord(body) ? body : {};
+  return { secret: str(b.secret), qr_svg: str(b.qr_svg) };
+}
+
+/** `POST /v1/account/two-step/confirm`: the recovery codes, shown this once. */
+export function toRecoveryCodes(body: unknown): RecoveryCodes {
+  const list = isRecord(body) && Array.isArray(body.recovery_codes) ? body.recovery_codes : [];
+  return { recovery_codes: list.filter((c): c is string => typeof c === "string") };
+}
+
+/**
+ * `GET /account/api/signed-out`: the devices signed out in the last 7 days, their wipe
+ * status worded by the server in the app's words (`proto::notice`), never here.
+ */
+export function toSignedOutDevices(body: unknown): SignedOutDevice[] {
+  const list = isRecord(body) && Array.isArray(body.devices) ? body.devices : [];
+  return list.filter(isRecord).map((d) => ({
+    id: str(d.id),
+    device: toDevice(d.device),
+    created_at: str(d.created_at),
+    last_seen_at: str(d.last_seen_at),
+    last_ip: strOrNull(d.last_ip),
+    revoked_at: str(d.revoked_at),
+    revoked_reason: known(REASONS, d.revoked_reason),
+    wiped_at: strOrNull(d.wiped_at),
+    wiped_ip: strOrNull(d.wiped_ip),
+    wipe_status: str(d.wipe_status),
+  }));
+}
+
 /** `GET /v1/activity`'s events. */
 export function toActivity(body: unknown): ActivityEvent[] {
   const list = isRecord(body) && Array.isArray(body.events) ? body.events : [];
   return list.filter(isRecord).map((e) => {
-    const d = isRecord(e.device) ? e.device : null;
     const event: ActivityEvent = {
       at: str(e.at),
       kind: known(ACTIVITY_KINDS, e.kind),
       session_id: strOrNull(e.session_id),
-      device: d
-        ? { name: str(d.name), platform: str(d.platform), os_version: str(d.os_version), app_version: str(d.app_version) }
-        : null,
+      device: isRecord(e.device) ? toDevice(e.device) : null,
       ip: strOrNull(e.ip),
       by_session_id: strOrNull(e.by_session_id),
     };

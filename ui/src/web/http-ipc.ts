@@ -11,19 +11,26 @@ import { toAppError, type Ipc, type SignInOptions, type Unlisten } from "../ipc"
 import type {
   AppError,
   AppState,
+  ChangePasswordArgs,
   CommandAnswer,
   EventMap,
   EventName,
+  SecondStepArgs,
   SignedOutNotice,
   SignInArgs,
+  TwoStepDisableArgs,
 } from "../types";
 import {
   SERVER_EVENTS,
   fromApiError,
+  toAccount,
   toActivity,
   toNotice,
+  toRecoveryCodes,
   toSession,
   toSessions,
+  toSignedOutDevices,
+  toTwoStepSetup,
   translateServerEvent,
 } from "./api";
 
@@ -58,6 +65,11 @@ class HttpIpc implements Ipc {
   private session: { id: string; email: string } | null = null;
   /** The email last signed in with, for the sign-in form. */
   private lastEmail: string | null = null;
+  /**
+   * A sign-in waiting for its two-step code: what the first step chose. The server's
+   * challenge itself is in an HttpOnly cookie, out of this script's reach.
+   */
+  private secondStep: { email: string; sharedComputer: boolean } | null = null;
   /** Why this browser was signed out, kept until dismissed or signed in again. */
   private notice: SignedOutNotice | null = null;
   /** False once the event stream is known to be down. */
@@ -103,15 +115,53 @@ class HttpIpc implements Ipc {
   async signIn(args: SignInArgs, options?: SignInOptions): Promise<CommandAnswer<"sign_in">> {
     // No server to choose (this page's own) and no device name: the server names the
     // browser from itself ("Firefox on Windows").
-    const answer = await this.call("POST", "/sign-in", {
-      email: args.email,
-      password: args.password,
-      shared_computer: options?.sharedComputer ?? false,
-    });
+    const sharedComputer = options?.sharedComputer ?? false;
+    this.secondStep = null;
+    let answer: unknown;
+    try {
+      answer = await this.call("POST", "/sign-in", {
+        email: args.email,
+        password: args.password,
+        shared_computer: sharedComputer,
+      });
+    } catch (e) {
+      // Rejected with `two_step_required`, as the app's `sign_in`: the form asks for the
+      // code and calls `signInSecondStep`, which must choose the same for this computer.
+      if (toAppError(e).code === "two_step_required") this.secondStep = { email: args.email, sharedComputer };
+      throw e;
+    }
+    return this.completeSignIn(answer, args.email);
+  }
+
+  /** The second step of a sign-in that asked for it: the code, or a recovery code. */
+  async signInSecondStep(args: SecondStepArgs): Promise<CommandAnswer<"sign_in_second_step">> {
+    const pending = this.secondStep;
+    if (!pending) {
+      // Nothing is waiting for a code (the page was reloaded, or it was completed): as
+      // the app answers, start over from the password.
+      const err: AppError = { code: "two_step_expired", message: "" };
+      throw err;
+    }
+    let answer: unknown;
+    try {
+      answer = await this.call("POST", "/sign-in/two-step", {
+        ...(args.recovery ? { recovery_code: args.code } : { code: args.code }),
+        shared_computer: pending.sharedComputer,
+      });
+    } catch (e) {
+      // A wrong code may be tried again; an expired challenge may not.
+      if (toAppError(e).code === "two_step_expired") this.secondStep = null;
+      throw e;
+    }
+    this.secondStep = null;
+    return this.completeSignIn(answer, pending.email);
+  }
+
+  private completeSignIn(answer: unknown, email: string): AppState {
     const id = isRecord(answer) && typeof answer.session_id === "string" ? answer.session_id : "";
     this.notice = null;
     // The server keeps emails trimmed and lower-cased.
-    this.signedIn(id, args.email.trim().toLowerCase());
+    this.signedIn(id, email.trim().toLowerCase());
     return this.state();
   }
 
@@ -150,6 +200,42 @@ class HttpIpc implements Ipc {
 
   async activity(): Promise<CommandAnswer<"activity">> {
     return toActivity(await this.call("GET", "/v1/activity"));
+  }
+
+  async account(): Promise<CommandAnswer<"account">> {
+    return toAccount(await this.call("GET", "/v1/account"));
+  }
+
+  async changePassword(args: ChangePasswordArgs): Promise<CommandAnswer<"change_password">> {
+    const answer = await this.call("POST", "/v1/account/password", {
+      current_password: args.currentPassword,
+      new_password: args.newPassword,
+      sign_out_other_devices: args.signOutOtherDevices,
+    });
+    return { revoked: isRecord(answer) && typeof answer.revoked === "number" ? answer.revoked : 0 };
+  }
+
+  async twoStepStart(password: string): Promise<CommandAnswer<"two_step_start">> {
+    return toTwoStepSetup(await this.call("POST", "/v1/account/two-step", { password }));
+  }
+
+  async twoStepConfirm(code: string): Promise<CommandAnswer<"two_step_confirm">> {
+    return toRecoveryCodes(await this.call("POST", "/v1/account/two-step/confirm", { code }));
+  }
+
+  async twoStepDisable(args: TwoStepDisableArgs): Promise<CommandAnswer<"two_step_disable">> {
+    await this.call("DELETE", "/v1/account/two-step", { password: args.password, code: args.code });
+    return null;
+  }
+
+  /** Worded by the server in the app's words, with times in this browser's time zone. */
+  async signedOutDevices(): Promise<CommandAnswer<"signed_out_devices">> {
+    return toSignedOutDevices(await this.call("GET", `/signed-out?offset_minutes=${browserOffsetMinutes()}`));
+  }
+
+  /** A browser shows no OS notification, so none was clicked: nothing to show. */
+  async deviceToShow(): Promise<CommandAnswer<"device_to_show">> {
+    return null;
   }
 
   async dismissNotice(): Promise<CommandAnswer<"dismiss_notice">> {
@@ -234,8 +320,7 @@ class HttpIpc implements Ipc {
     this.closeStream();
     this.ending ??= (async () => {
       try {
-        const offset = -new Date().getTimezoneOffset();
-        const notice = toNotice(await this.call("GET", `/notice?offset_minutes=${offset}`));
+        const notice = toNotice(await this.call("GET", `/notice?offset_minutes=${browserOffsetMinutes()}`));
         if (notice) this.notice = notice;
       } catch {
         // No notice to show; the sign-in screen still shows.
@@ -371,6 +456,11 @@ class HttpIpc implements Ipc {
     if (!res.ok) throw fromApiError(res.status, data, res.headers.get("retry-after"));
     return data;
   }
+}
+
+/** This browser's offset from UTC now, in minutes east (the server words times in it). */
+function browserOffsetMinutes(): number {
+  return -new Date().getTimezoneOffset();
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {
