@@ -438,3 +438,255 @@ async fn the_account_page_is_accessible_on_a_phone_and_a_desktop() {
     }
     browser.close().await.unwrap();
 }
+
+/// The row of the signed-out device `sid` in the page's "Signed out" section, once
+/// `css` (more of its attributes) holds.
+fn signed_out_row(sid: SessionId, css: &str) -> String {
+    format!(
+        "{}[data-signed-out-id=\"{sid}\"]{css}",
+        id("signed-out-row")
+    )
+}
+
+/// What axe-core finds on the page as it is at `width` px, and how far it scrolls
+/// sideways (nothing is wider than the screen when that is 0 or less).
+async fn accessibility_at(browser: &Browser, (width, height): (u32, u32)) -> (Vec<String>, i64) {
+    browser.resize(width, height).await.unwrap();
+    let found = browser.axe_violations().await.unwrap();
+    let overflow = browser
+        .client
+        .execute(
+            "return document.documentElement.scrollWidth - window.innerWidth",
+            vec![],
+        )
+        .await
+        .unwrap();
+    (found, overflow.as_i64().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn after_a_scare_on_the_page() {
+    if !e2e::browser::environment_or_skip("the account page after a scare") {
+        return;
+    }
+    let (server, phone) = account_with_a_phone().await;
+    let mut laptop = Laptop::sign_in(&server).await;
+    let browser = Browser::start(DESKTOP.0, DESKTOP.1).await.unwrap();
+    browser.watch_csp().await.unwrap();
+    sign_in_on_the_page(&browser, &server).await;
+    assert_eq!(
+        browser.wait_devices(3).await.unwrap(),
+        [THIS_BROWSER, "Ada's laptop", "Phone"]
+    );
+
+    // The lost laptop, signed out from the page, erases its keys and proves it (its
+    // client, its keychain entry in the real Secret Service): the page's "Signed out"
+    // section says so as it happens.
+    let row = browser.device_row("Ada's laptop").await.unwrap();
+    confirm(&browser, Some(&row), "sign-out-device").await;
+    assert_eq!(laptop.signed_out().await.as_deref(), Some(THIS_BROWSER));
+    assert!(!laptop.keychain_holds_it(), "its keychain entry is gone");
+    let wiped = browser
+        .wait_visible(&signed_out_row(
+            laptop.session.session_id(),
+            "[data-wiped=\"true\"]",
+        ))
+        .await
+        .unwrap();
+    let status = wiped
+        .find(Locator::Css(&id("wipe-status")))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        status.starts_with("Keys erased from this device at ")
+            && status.ends_with(", from 127.0.0.1"),
+        "{status}"
+    );
+    if std::env::var_os("SCREENSHOTS").is_some() {
+        browser
+            .client
+            .execute(
+                "document.querySelector(arguments[0]).scrollIntoView({block: 'end'})",
+                vec![json!(id("signed-out-section"))],
+            )
+            .await
+            .unwrap();
+    }
+    save_screenshot(&browser, "account-page-signed-out-devices-1280.png").await;
+
+    // The Security tab, on a desktop and on a phone: nothing axe-core can find, nothing
+    // wider than the screen.
+    browser.click("security-tab").await.unwrap();
+    browser
+        .wait_visible(&format!("{}[data-on=\"false\"]", id("two-step-state")))
+        .await
+        .unwrap();
+    for size in [DESKTOP, PHONE] {
+        let (found, overflow) = accessibility_at(&browser, size).await;
+        assert!(
+            found.is_empty(),
+            "the Security tab at {} px: {found:#?}",
+            size.0
+        );
+        assert!(
+            overflow <= 0,
+            "the Security tab at {} px scrolls sideways by {overflow} px",
+            size.0
+        );
+    }
+    browser.resize(DESKTOP.0, DESKTOP.1).await.unwrap();
+
+    // A new password, from the page: the phone is signed out on the server, this
+    // browser stays.
+    let new_password = "a new and longer passphrase";
+    browser
+        .type_into("current-password", PASSWORD)
+        .await
+        .unwrap();
+    browser
+        .type_into("new-password", new_password)
+        .await
+        .unwrap();
+    browser
+        .type_into("confirm-password", new_password)
+        .await
+        .unwrap();
+    browser.click("change-password-submit").await.unwrap();
+    let said = browser
+        .wait_visible(&id("change-password-status"))
+        .await
+        .unwrap();
+    assert_eq!(
+        said.text().await.unwrap(),
+        "Password changed. 1 other device was signed out."
+    );
+    assert!(
+        server.session_is_revoked(phone.session_id()).await,
+        "the phone is signed out"
+    );
+    let web_sid: SessionId = browser
+        .client
+        .execute(
+            "return document.querySelector('[data-testid=\"device-row\"][data-current=\"true\"]').dataset.sessionId",
+            vec![],
+        )
+        .await
+        .map(|v| v.as_str().unwrap().parse().unwrap())
+        .unwrap();
+    assert!(
+        !server.session_is_revoked(web_sid).await,
+        "this browser stays"
+    );
+
+    // Two-step sign-in on, from the page: the QR code and the key, a first code
+    // computed from that key, then the recovery codes, once.
+    browser.click("two-step-enable").await.unwrap();
+    browser
+        .type_into("two-step-password", new_password)
+        .await
+        .unwrap();
+    browser.click("two-step-start").await.unwrap();
+    browser
+        .wait_visible(&format!("{} svg path", id("two-step-qr")))
+        .await
+        .unwrap();
+    let secret: String = browser
+        .wait_visible(&id("two-step-secret"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap()
+        .split_whitespace()
+        .collect();
+    let (found, _) = accessibility_at(&browser, PHONE).await;
+    assert!(
+        found.is_empty(),
+        "the key and QR code at 360 px: {found:#?}"
+    );
+    save_screenshot(&browser, "account-page-two-step-setup-360.png").await;
+    browser.resize(DESKTOP.0, DESKTOP.1).await.unwrap();
+    let enrolled_at = e2e::unix_now();
+    browser
+        .type_into(
+            "two-step-confirm-code",
+            &e2e::authenticator_code(&secret, enrolled_at),
+        )
+        .await
+        .unwrap();
+    browser.click("two-step-confirm").await.unwrap();
+    browser
+        .wait_visible(&id("recovery-codes-warning"))
+        .await
+        .unwrap();
+    let codes = browser
+        .client
+        .find_all(Locator::Css(&id("recovery-code")))
+        .await
+        .unwrap();
+    assert_eq!(codes.len(), 10, "ten recovery codes");
+    browser.click("recovery-codes-done").await.unwrap();
+    browser
+        .wait_visible(&format!("{}[data-on=\"true\"]", id("two-step-state")))
+        .await
+        .unwrap();
+
+    // Signed out here and back: the password alone is not enough any more; the form
+    // asks for the code, and the next one from the authenticator app signs in.
+    browser.click("devices-tab").await.unwrap();
+    let own = browser.device_row(THIS_BROWSER).await.unwrap();
+    confirm(&browser, Some(&own), "sign-out-device").await;
+    browser.wait_visible(&id("sign-in-submit")).await.unwrap();
+    browser.type_into("email", EMAIL).await.unwrap();
+    browser.type_into("password", new_password).await.unwrap();
+    browser.click("sign-in-submit").await.unwrap();
+    browser.wait_visible(&id("two-step-code")).await.unwrap();
+    // Not signed in before the code; the challenge waits in a cookie of its own that
+    // the page's scripts cannot read either.
+    let jar = browser
+        .cdp(
+            "Network.getCookies",
+            json!({"urls": [format!("{}/account/api/sign-in/two-step", server.url())]}),
+        )
+        .await
+        .unwrap();
+    let cookies = jar["cookies"].as_array().unwrap();
+    assert!(
+        cookies.iter().all(|c| c["name"] != "sm_web"),
+        "no session before the code: {jar}"
+    );
+    let challenge = cookies
+        .iter()
+        .find(|c| c["name"] == "sm_challenge")
+        .unwrap_or_else(|| panic!("no challenge cookie: {jar}"));
+    assert_eq!(challenge["httpOnly"], true, "{challenge}");
+    browser.resize(PHONE.0, PHONE.1).await.unwrap();
+    save_screenshot(&browser, "account-page-two-step-sign-in-360.png").await;
+    browser.resize(DESKTOP.0, DESKTOP.1).await.unwrap();
+    // A code is good once: the one that turned it on cannot sign in, the next one can.
+    let step = |t: u64| t / 30;
+    while step(e2e::unix_now()) == step(enrolled_at) {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    browser
+        .type_into(
+            "two-step-code",
+            &e2e::authenticator_code(&secret, e2e::unix_now()),
+        )
+        .await
+        .unwrap();
+    browser.click("sign-in-submit").await.unwrap();
+    assert_eq!(browser.wait_devices(1).await.unwrap(), [THIS_BROWSER]);
+    let signed_in_again = this_browsers_session(&browser).await;
+    assert_ne!(signed_in_again, web_sid, "a new sign-in");
+    assert!(!server.session_is_revoked(signed_in_again).await);
+    // All of it within the page's strict CSP.
+    assert_eq!(
+        browser.csp_violations().await.unwrap(),
+        Vec::<String>::new()
+    );
+    browser.close().await.unwrap();
+}
