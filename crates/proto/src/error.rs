@@ -64,6 +64,9 @@ pub enum ErrorCode {
     InvalidCode,
     /// A two-step challenge that is unknown, expired or already used.
     InvalidChallenge,
+    /// 409: the account is not in the state the request needs (confirming two-step
+    /// sign-in with no enrolment started, enrolling while it is on).
+    Conflict,
     /// A code this version does not know (a newer server): read the description.
     #[serde(other)]
     Unknown,
@@ -95,6 +98,7 @@ impl ErrorCode {
         Self::MfaRequired,
         Self::InvalidCode,
         Self::InvalidChallenge,
+        Self::Conflict,
     ];
 
     /// The code as it travels.
@@ -123,6 +127,7 @@ impl ErrorCode {
             Self::MfaRequired => "mfa_required",
             Self::InvalidCode => "invalid_code",
             Self::InvalidChallenge => "invalid_challenge",
+            Self::Conflict => "conflict",
             Self::Unknown => "unknown",
         }
     }

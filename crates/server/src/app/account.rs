@@ -165,8 +165,8 @@ impl App {
         // asks for a code: whoever holds a session and the password must not be able
         // to move two-step sign-in to their own authenticator.
         if account.two_step_secret.is_some() {
-            return Err(AppError::Invalid(
-                "Two-step sign-in is on already. Turn it off first (that asks for a code) to enrol another authenticator.".into(),
+            return Err(AppError::Conflict(
+                "Two-step sign-in is on already. Turn it off first (that asks for a code) to enrol another authenticator.",
             ));
         }
         let secret = two_step::new_secret();
@@ -193,8 +193,8 @@ impl App {
     ) -> Result<RecoveryCodes> {
         let account = self.caller_account(caller).await?;
         let Some(pending) = account.two_step_pending.clone() else {
-            return Err(AppError::Invalid(
-                "Start enrolling first: no two-step secret is waiting for its first code.".into(),
+            return Err(AppError::Conflict(
+                "Start enrolling first: no two-step secret is waiting for its first code.",
             ));
         };
         let attempt = self.begin_code_attempt(account.id, ip)?;

@@ -123,6 +123,10 @@ pub enum AppError {
     /// quotes what was sent.
     #[error("{0}")]
     Invalid(String),
+    /// A well-formed request the account's present state does not allow (409); the
+    /// text says what to do first.
+    #[error("{0}")]
+    Conflict(&'static str),
     /// Text people will read contains a character that would mislead them.
     #[error("{field} contains an invisible or direction-changing character (U+{code_point:04X})")]
     Deceptive {

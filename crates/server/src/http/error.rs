@@ -180,6 +180,9 @@ impl From<AppError> for ApiError {
                 ErrorCode::ValidationFailed,
                 why,
             ),
+            AppError::Conflict(why) => {
+                ApiError::new(StatusCode::CONFLICT, ErrorCode::Conflict, why)
+            }
             e @ AppError::Deceptive { .. } => ApiError::bad_request(
                 ErrorCode::ValidationFailed,
                 format!("{e}; use only visible characters."),

@@ -65,6 +65,7 @@ pub fn extend(doc: &mut Value) {
                     "200": ok("The secret to enrol", json!({"type": "object", "required": ["secret", "otpauth_uri", "qr_svg"], "properties": {
                         "secret": {"type": "string", "description": "base32"}, "otpauth_uri": {"type": "string"}, "qr_svg": {"type": "string", "description": "An SVG document"}}})),
                     "403": err("The password is wrong (invalid_credentials)"),
+                    "409": err("Two-step sign-in is on already: turn it off first (conflict)"),
                     "503": err("Every password hasher is busy (temporarily_unavailable)"),
                 }))
             },
@@ -87,7 +88,8 @@ pub fn extend(doc: &mut Value) {
             "responses": with(json!({
                 "200": ok("The recovery codes", json!({"type": "object", "required": ["recovery_codes"], "properties": {
                     "recovery_codes": {"type": "array", "minItems": 10, "maxItems": 10, "items": {"type": "string"}}}})),
-                "422": err("The code is wrong (invalid_code), or nothing is being enrolled (validation_failed)"),
+                "409": err("Nothing is being enrolled: start first (conflict)"),
+                "422": err("The code is wrong (invalid_code)"),
             }))
         }},
         "/v1/sessions/two-step": {"post": {

@@ -165,6 +165,15 @@ fn now() -> u64 {
 /// Turns two-step sign-in on for `d`'s account; returns the authenticator and the
 /// recovery codes. The confirming code spends the current step.
 async fn enable_two_step(ctx: &Ctx, d: &Device) -> (totp_rs::Totp, Vec<String>) {
+    // Confirming before starting is a state conflict, not a malformed request.
+    let r = ctx
+        .post_bearer(
+            d,
+            "/v1/account/two-step/confirm",
+            &json!({"code": "123456"}),
+        )
+        .await;
+    assert_eq!(error_code(r, 409).await, "conflict");
     let r = ctx
         .post_bearer(d, "/v1/account/two-step", &json!({"password": PASSWORD}))
         .await;
@@ -333,7 +342,7 @@ async fn turning_two_step_off_needs_the_password_and_a_code_and_alerts(backend: 
     let again = ctx
         .post_bearer(&me, "/v1/account/two-step", &json!({"password": PASSWORD}))
         .await;
-    assert_eq!(error_code(again, 422).await, "validation_failed");
+    assert_eq!(error_code(again, 409).await, "conflict");
     assert_eq!(off(PASSWORD, &recovery[1]).await.unwrap().status(), 204);
     let alert = other_events
         .expect("security.alert", Duration::from_secs(5))
