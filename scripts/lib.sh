@@ -42,9 +42,10 @@ TEST_PACKAGES=(postgresql dbus dbus-x11 gnome-keyring libsecret-tools)
 # The desktop app (Tauri 2 on WebKitGTK; its tray icon through libayatana-appindicator,
 # loaded at run time) and its end-to-end tests: a real WebKit window under Xvfb, driven
 # through WebKitWebDriver, with a window manager (openbox; wmctrl closes windows as a
-# person does) and a system tray (gtk-sni-tray, a StatusNotifierItem host).
+# person does) and a system tray (gtk-sni-tray, a StatusNotifierItem host). The account
+# page's tests: headless Chromium, driven through chromedriver.
 APP_PACKAGES=(libwebkit2gtk-4.1-dev librsvg2-dev libayatana-appindicator3-dev)
-E2E_PACKAGES=(xvfb xauth webkit2gtk-driver openbox wmctrl haskell-gtk-sni-tray-utils dunst)
+E2E_PACKAGES=(xvfb xauth webkit2gtk-driver openbox wmctrl haskell-gtk-sni-tray-utils dunst chromium chromium-driver)
 
 # ensure_node: the UI is built with Node >= 20.19 (Debian 12's own archive has 18):
 # say so plainly if it is missing.
@@ -55,10 +56,14 @@ ensure_node() {
         die "Node.js $(node -v) is too old for the app's UI: need >= 20.19"
 }
 
-# ensure_ui_dist: ui/dist, which the app embeds when it is compiled (frontendDist).
+# ensure_ui_dist: ui/dist, which the app embeds when it is compiled (frontendDist), and
+# ui/node_modules as package-lock.json has it (the server's build script builds the
+# account page from it; the page's tests take axe-core from it).
 ensure_ui_dist() {
     say "building the UI (ui/dist)"
-    (cd "$ROOT/ui" && { [ -d node_modules ] || npm ci --no-audit --no-fund --loglevel=error; } && npm run build --silent >/dev/null)
+    (cd "$ROOT/ui" &&
+        { [ node_modules/.package-lock.json -nt package-lock.json ] || npm ci --no-audit --no-fund --loglevel=error; } &&
+        npm run build --silent >/dev/null)
 }
 
 # ensure_tauri_driver: the WebDriver bridge of the end-to-end tests, from crates.io.

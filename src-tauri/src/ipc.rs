@@ -6,7 +6,7 @@
 use chrono::{DateTime, Local};
 use client::{ClientError, ErrorCode, ErrorInfo, KeychainStatus, Status};
 use proto::events::{SecurityAlert, SessionCreated};
-use proto::sessions::{RevocationReason, SessionInfo};
+pub use proto::notice::SignedOutDevice;
 pub use proto::{Device, SessionId};
 use proto::{Password, Timestamp};
 use serde::de::DeserializeOwned;
@@ -323,53 +323,6 @@ pub struct TwoStepDisableArgs {
     pub password: Password,
     /// A code from the authenticator app, or a recovery code.
     pub code: String,
-}
-
-/// A device signed out in the last 7 days, and whether it has erased its keys.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
-#[cfg_attr(test, derive(ts_rs::TS))]
-pub struct SignedOutDevice {
-    pub id: SessionId,
-    pub device: Device,
-    #[cfg_attr(test, ts(type = "string"))]
-    pub created_at: Timestamp,
-    #[cfg_attr(test, ts(type = "string"))]
-    pub last_seen_at: Timestamp,
-    pub last_ip: Option<String>,
-    #[cfg_attr(test, ts(type = "string"))]
-    pub revoked_at: Timestamp,
-    pub revoked_reason: RevocationReason,
-    /// When the device's wipe receipt said it erased its keys; `null` until then.
-    #[cfg_attr(test, ts(type = "string | null"))]
-    pub wiped_at: Option<Timestamp>,
-    /// The address the receipt came from.
-    pub wiped_ip: Option<String>,
-    /// "Keys erased from this device at 14:02, from 192.0.2.9", or "Waiting for this
-    /// device to come online" (`proto::notice`, worded when it is sent).
-    pub wipe_status: String,
-}
-
-impl SignedOutDevice {
-    /// A listed session that ended (`None` for a live one); its status worded relative
-    /// to `now`.
-    pub fn new(s: SessionInfo, now: &DateTime<Local>) -> Option<Self> {
-        let ended = s.signed_out()?;
-        let wiped = ended.wiped_at.map(|at| proto::notice::moment(at, now));
-        let wipe_status =
-            proto::notice::wipe_status_message(wiped.as_deref(), ended.wiped_ip.as_deref());
-        Some(Self {
-            id: s.id,
-            device: s.device,
-            created_at: s.created_at,
-            last_seen_at: s.last_seen_at,
-            last_ip: s.last_ip,
-            revoked_at: ended.revoked_at,
-            revoked_reason: ended.revoked_reason,
-            wiped_at: ended.wiped_at,
-            wiped_ip: ended.wiped_ip,
-            wipe_status,
-        })
-    }
 }
 
 /// The arguments of `first_paint`.

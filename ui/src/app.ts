@@ -7,13 +7,15 @@ import { uiIcon } from "./icons";
 import { toAppError, type Ipc, type Unlisten } from "./ipc";
 import type { AppError, AppState, Screen, SignedOutNotice } from "./types";
 import { Banners } from "./ui/banners";
-import type { Ctx } from "./ui/context";
+import type { Ctx, Host } from "./ui/context";
 import { DialogHost } from "./ui/dialog";
 import { MainView } from "./ui/main-view";
 import { SignInView } from "./ui/sign-in-view";
 
 export interface AppOptions {
   ipc: Ipc;
+  /** The desktop app (the default) or the account page in a browser. */
+  host?: Host;
   /** The clock (tests pass a fixed one). */
   now?: () => Date;
   /** BCP 47 locale for dates; the system's when absent. */
@@ -83,6 +85,7 @@ export class App {
 
     this.ctx = {
       ipc: this.ipc,
+      host: opts.host ?? "app",
       locale: opts.locale,
       now: () => this.now(),
       confirm: this.dialogs.confirm,
@@ -172,7 +175,7 @@ export class App {
       h(
         "div",
         { class: "card state state-error", role: "alert", "data-testid": "start-error" },
-        h("p", null, "The app could not start."),
+        h("p", null, this.opts.host === "web" ? "The page could not load your account." : "The app could not start."),
         h("p", { class: "state-detail" }, errorMessage(err, "start")),
         canRetry
           ? h("button", { type: "button", class: "button button-primary", "data-testid": "start-retry", on: { click: () => void this.load() } }, "Retry")

@@ -2,7 +2,7 @@
 
 import type { RevocationReason, SessionInfo } from "./types";
 
-export type Platform = "linux" | "macos" | "windows" | "ios" | "android" | "unknown";
+export type Platform = "linux" | "macos" | "windows" | "ios" | "android" | "web" | "unknown";
 
 const PLATFORM_ALIASES: Record<string, Platform> = {
   linux: "linux",
@@ -16,6 +16,8 @@ const PLATFORM_ALIASES: Record<string, Platform> = {
   ios: "ios",
   ipados: "ios",
   android: "android",
+  // A browser signed in on the account page (the server names it "Firefox on Windows").
+  web: "web",
 };
 
 export function normalizePlatform(platform: string | null | undefined): Platform {
@@ -29,6 +31,7 @@ const PLATFORM_LABELS: Record<Platform, string> = {
   windows: "Windows",
   ios: "iOS",
   android: "Android",
+  web: "Web browser",
   unknown: "Unknown system",
 };
 
@@ -39,8 +42,10 @@ export function platformLabel(platform: Platform): string {
 /** "macOS 14.5", or the platform alone when the version is not known. */
 export function systemText(platform: string, osVersion: string): string {
   const p = normalizePlatform(platform);
-  const label = p === "unknown" && platform.trim() ? platform.trim() : platformLabel(p);
   const v = osVersion.trim();
+  // A browser's "version" is its system's name ("Windows"); the browser is in its name.
+  if (p === "web") return v || platformLabel(p);
+  const label = p === "unknown" && platform.trim() ? platform.trim() : platformLabel(p);
   if (!v) return label;
   // Some systems report a version that already names the system ("macOS 14.5").
   return v.toLowerCase().startsWith(label.toLowerCase()) ? v : `${label} ${v}`;

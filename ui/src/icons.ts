@@ -75,6 +75,15 @@ const PLATFORM_ICONS: Record<Platform, () => SVGSVGElement> = {
       path("M6.5 12.5h11v5.5a1.5 1.5 0 0 1-1.5 1.5H8a1.5 1.5 0 0 1-1.5-1.5z"),
       path("M4.3 12.5v4.5M19.7 12.5v4.5M9.8 19.5v2M14.2 19.5v2"),
     ),
+  // A globe: a browser.
+  web: () =>
+    icon(
+      "icon-web",
+      false,
+      circle(12, 12, 9),
+      path("M3 12h18"),
+      path("M12 3c2.4 2.5 3.6 5.5 3.6 9s-1.2 6.5-3.6 9c-2.4-2.5-3.6-5.5-3.6-9S9.6 5.5 12 3z"),
+    ),
   // A screen with a question mark.
   unknown: () =>
     icon(

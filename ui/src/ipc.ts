@@ -23,9 +23,18 @@ import type {
 
 export type Unlisten = () => void;
 
+/**
+ * What only the account page asks at sign-in; the desktop app's bridge has no use for
+ * it (a computer of one's own keeps its sign-in in the OS keychain).
+ */
+export interface SignInOptions {
+  /** "This is a shared computer": the browser forgets the sign-in when it closes. */
+  sharedComputer?: boolean;
+}
+
 export interface Ipc {
   appState(): Promise<CommandAnswer<"app_state">>;
-  signIn(args: SignInArgs): Promise<CommandAnswer<"sign_in">>;
+  signIn(args: SignInArgs, options?: SignInOptions): Promise<CommandAnswer<"sign_in">>;
   listDevices(): Promise<CommandAnswer<"list_devices">>;
   renameDevice(id: RenameDeviceArgs["id"], name: RenameDeviceArgs["name"]): Promise<CommandAnswer<"rename_device">>;
   signOutDevice(id: DeviceArgs["id"]): Promise<CommandAnswer<"sign_out_device">>;

@@ -209,7 +209,7 @@ describe("signed-out devices and their wipe receipts", () => {
     await mount(ipc);
     const section = get("signed-out-section");
     expect(section.hidden).toBe(false);
-    expect(text(section.querySelector("h3"))).toBe("Signed out");
+    expect(text(section.querySelector("h2"))).toBe("Signed out");
     const entry = get("signed-out-row", section);
     expect(entry.dataset.signedOutId).toBe("laptop");
     expect(entry.dataset.wiped).toBe("false");

@@ -31,7 +31,7 @@ describe("CSP and escaping rules in the source", () => {
   });
 
   it("has no inline script or style in the HTML entry points", () => {
-    for (const page of ["index.html", "demo.html"]) {
+    for (const page of ["index.html", "demo.html", "web.html"]) {
       const html = readFileSync(join(root, page), "utf8");
       expect(html).not.toMatch(/<style/i);
       expect(html).not.toMatch(/style=/i);

@@ -7,17 +7,20 @@
 //! - [`security_alert_message`]: a `security.alert` (a copied sign-in, a password
 //!   change, two-step sign-in turned off);
 //! - [`wipe_status_message`]: whether a signed-out device has erased its keys;
-//! - [`moment`]: when something happened, said for a sentence ("at 14:02").
+//! - [`moment`]: when something happened, said for a sentence ("at 14:02");
+//! - [`SignedOutDevice`]: a device signed out in the last 7 days with its wipe status
+//!   worded, as the desktop app and the account page show it.
 //!
 //! Pure text. Every name or other text that came from the server goes through
 //! [`crate::text::for_display`] here, so no caller can print a raw control character.
 
 use chrono::{DateTime, TimeZone, Utc};
+use serde::Serialize;
 
-use crate::Device;
 use crate::events::{AlertKind, SecurityAlert};
-use crate::sessions::RevocationReason;
+use crate::sessions::{RevocationReason, SessionInfo};
 use crate::text::for_display;
+use crate::{Device, SessionId, Timestamp};
 
 /// "This device was signed out from Work laptop at 14:02." and its variants.
 ///
@@ -150,6 +153,49 @@ pub fn moment<Tz: TimeZone>(at: DateTime<Utc>, now: &DateTime<Tz>) -> String {
         0 => format!("at {clock}"),
         1 => format!("yesterday at {clock}"),
         _ => format!("on {} at {clock}", at.format("%-d %b %Y")),
+    }
+}
+
+/// A device signed out in the last 7 days, and whether it has erased its keys.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[cfg_attr(feature = "ts", derive(ts_rs::TS))]
+pub struct SignedOutDevice {
+    pub id: SessionId,
+    pub device: Device,
+    pub created_at: Timestamp,
+    pub last_seen_at: Timestamp,
+    pub last_ip: Option<String>,
+    pub revoked_at: Timestamp,
+    pub revoked_reason: RevocationReason,
+    /// When the device's wipe receipt said it erased its keys; `null` until then.
+    pub wiped_at: Option<Timestamp>,
+    /// The address the receipt came from.
+    pub wiped_ip: Option<String>,
+    /// "Keys erased from this device at 14:02, from 192.0.2.9", or "Waiting for this
+    /// device to come online" (`proto::notice`, worded when it is sent).
+    pub wipe_status: String,
+}
+
+impl SignedOutDevice {
+    /// A listed session that ended (`None` for a live one); its status worded relative
+    /// to `now`, in `now`'s time zone (the desktop's own, or the browser's for the
+    /// account page).
+    pub fn new<Tz: TimeZone>(s: SessionInfo, now: &DateTime<Tz>) -> Option<Self> {
+        let ended = s.signed_out()?;
+        let wiped = ended.wiped_at.map(|at| moment(at, now));
+        let wipe_status = wipe_status_message(wiped.as_deref(), ended.wiped_ip.as_deref());
+        Some(Self {
+            id: s.id,
+            device: s.device,
+            created_at: s.created_at,
+            last_seen_at: s.last_seen_at,
+            last_ip: s.last_ip,
+            revoked_at: ended.revoked_at,
+            revoked_reason: ended.revoked_reason,
+            wiped_at: ended.wiped_at,
+            wiped_ip: ended.wiped_ip,
+            wipe_status,
+        })
     }
 }
 
@@ -375,5 +421,57 @@ mod tests {
         // 23:30 UTC on the 2nd is already the 3rd on this clock.
         let late = Utc.with_ymd_and_hms(2025, 3, 2, 23, 30, 0).unwrap();
         assert_eq!(moment(late, &now()), "at 01:30");
+    }
+
+    fn listed(revoked: bool, wiped_at: Option<DateTime<Utc>>) -> SessionInfo {
+        let mut s = SessionInfo {
+            id: SessionId::new(),
+            device: device("Work laptop", "linux", "Debian 12"),
+            created_at: local(2025, 3, 1, 9, 0),
+            last_seen_at: local(2025, 3, 3, 13, 0),
+            last_ip: Some("192.0.2.7".into()),
+            current: false,
+            revoked_at: None,
+            revoked_reason: None,
+            wiped_at: None,
+            wiped_ip: None,
+        };
+        if revoked {
+            s.set_signed_out(crate::sessions::SignedOut {
+                revoked_at: local(2025, 3, 3, 14, 0),
+                revoked_reason: PasswordChanged,
+                wiped_at,
+                wiped_ip: wiped_at.map(|_| "192.0.2.9".into()),
+            });
+        }
+        s
+    }
+
+    #[test]
+    fn a_signed_out_device_carries_its_wipe_status_in_the_viewers_time_zone() {
+        assert_eq!(SignedOutDevice::new(listed(false, None), &now()), None);
+
+        let waiting = SignedOutDevice::new(listed(true, None), &now()).unwrap();
+        assert_eq!(waiting.revoked_reason, PasswordChanged);
+        assert_eq!(waiting.wiped_at, None);
+        assert_eq!(
+            waiting.wipe_status,
+            "Waiting for this device to come online"
+        );
+
+        let wiped =
+            SignedOutDevice::new(listed(true, Some(local(2025, 3, 3, 14, 2))), &now()).unwrap();
+        assert_eq!(
+            wiped.wipe_status,
+            "Keys erased from this device at 14:02, from 192.0.2.9"
+        );
+        // The same receipt read in UTC: two hours earlier on the clock.
+        let utc = now().with_timezone(&Utc);
+        let wiped =
+            SignedOutDevice::new(listed(true, Some(local(2025, 3, 3, 14, 2))), &utc).unwrap();
+        assert_eq!(
+            wiped.wipe_status,
+            "Keys erased from this device at 12:02, from 192.0.2.9"
+        );
     }
 }

@@ -84,6 +84,12 @@ impl Server {
                  pass --key-encryption-key-file (see `session-server keys generate-kek`)"
             );
         }
+        if !args.no_web && !crate::http::web_page::built() {
+            tracing::warn!(
+                "the account page was not built into this binary (compiled without Node.js, or with SESSION_SERVER_WEB_PAGE=skip): \
+                 /account says so, and its API works; see README, \"Account page\""
+            );
+        }
         let shutdown = CancellationToken::new();
         let app = App::new(
             Settings::from_args(&args, issuer.clone()),

@@ -15,7 +15,7 @@ export class ActivityView {
   /** Set when something changed while the tab was hidden. */
   stale = true;
 
-  private readonly heading = h("h2", { class: "panel-title", id: "activity-heading", tabindex: -1 }, "Activity");
+  private readonly heading = h("h1", { class: "panel-title", id: "activity-heading", tabindex: -1 }, "Activity");
   private readonly list = h("ol", {
     class: "activity-list",
     "data-testid": "activity-list",

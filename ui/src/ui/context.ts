@@ -2,9 +2,17 @@ import type { Ipc } from "../ipc";
 import type { AppState, Screen } from "../types";
 import type { Confirm } from "./dialog";
 
+/**
+ * Where the views run: the desktop app, or the account page in a browser (served by the
+ * session server itself: no server to choose, the browser named by the server, no
+ * start at login).
+ */
+export type Host = "app" | "web";
+
 /** What the views get from the app. */
 export interface Ctx {
   readonly ipc: Ipc;
+  readonly host: Host;
   readonly locale: string | undefined;
   now(): Date;
   confirm: Confirm;

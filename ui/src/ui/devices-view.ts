@@ -18,7 +18,7 @@ export class DevicesView {
   devices: SessionInfo[] = [];
 
   private readonly rows = new Map<string, DeviceRow>();
-  private readonly heading = h("h2", { class: "panel-title", id: "devices-heading", tabindex: -1 }, "Devices");
+  private readonly heading = h("h1", { class: "panel-title", id: "devices-heading", tabindex: -1 }, "Devices");
   private readonly countEl = h("span", { class: "panel-count", "data-testid": "device-count" });
   private readonly list = h("ul", {
     class: "device-list",

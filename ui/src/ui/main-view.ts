@@ -17,10 +17,13 @@ export class MainView {
   readonly security: SecurityView;
   readonly settings: SettingsView;
   private tab: Tab = "devices";
+  /** The tabs shown, in order (a browser has no settings of the app's). */
+  private readonly order: Tab[];
   private readonly tabs: Record<Tab, HTMLButtonElement>;
   private readonly panels: Record<Tab, HTMLElement>;
 
   constructor(ctx: Ctx) {
+    this.order = ctx.host === "web" ? TABS.filter((t) => t !== "settings") : TABS;
     this.devices = new DevicesView(ctx, () => this.activity.namesChanged());
     // The activity log names devices from both lists (signed-out ones included).
     this.activity = new ActivityView(ctx, () => [...this.devices.devices, ...this.devices.signedOutDevices]);
@@ -47,6 +50,8 @@ export class MainView {
       security: tab("security", "Security"),
       settings: tab("settings", "Settings"),
     };
+    // Each panel's title is an <h1>: only the open panel is shown, so the page has one
+    // level-one heading, naming what it shows.
     this.panels = {
       devices: h(
         "section",
@@ -72,21 +77,10 @@ export class MainView {
     const tablist = h(
       "div",
       { role: "tablist", "aria-label": "Sections", class: "tabs" },
-      this.tabs.devices,
-      this.tabs.activity,
-      this.tabs.security,
-      this.tabs.settings,
+      ...this.order.map((t) => this.tabs[t]),
     );
     tablist.addEventListener("keydown", (ev) => this.onTabKey(ev));
-    this.el = h(
-      "div",
-      { class: "main-view" },
-      tablist,
-      this.panels.devices,
-      this.panels.activity,
-      this.panels.security,
-      this.panels.settings,
-    );
+    this.el = h("div", { class: "main-view" }, tablist, ...this.order.map((t) => this.panels[t]));
     this.select("devices", false);
     void this.devices.refresh();
   }
@@ -150,7 +144,7 @@ export class MainView {
   }
 
   private onTabKey(ev: KeyboardEvent): void {
-    const order = TABS;
+    const order = this.order;
     const i = order.indexOf(this.tab);
     let next: Tab | undefined;
     if (ev.key === "ArrowRight") next = order[(i + 1) % order.length];

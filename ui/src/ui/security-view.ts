@@ -107,7 +107,7 @@ type TwoStepStage = "loading" | "off" | "password" | "setup" | "codes" | "on" | 
 export class SecurityView {
   readonly el: HTMLElement;
 
-  private readonly heading = h("h2", { class: "panel-title", id: "security-heading", tabindex: -1 }, "Security");
+  private readonly heading = h("h1", { class: "panel-title", id: "security-heading", tabindex: -1 }, "Security");
   private loaded = false;
   private destroyed = false;
 
@@ -189,13 +189,13 @@ export class SecurityView {
       h(
         "section",
         { class: "security-section" },
-        h("h3", { class: "section-title", id: "password-heading" }, "Password"),
+        h("h2", { class: "section-title", id: "password-heading" }, "Password"),
         passwordForm,
       ),
       h(
         "section",
         { class: "security-section", "aria-labelledby": "two-step-heading" },
-        h("h3", { class: "section-title", id: "two-step-heading" }, "Two-step sign-in"),
+        h("h2", { class: "section-title", id: "two-step-heading" }, "Two-step sign-in"),
         h(
           "p",
           { class: "section-help" },

@@ -9,7 +9,7 @@ import type { Ctx } from "./context";
 export class SettingsView {
   readonly el: HTMLElement;
 
-  private readonly heading = h("h2", { class: "panel-title", id: "settings-heading", tabindex: -1 }, "Settings");
+  private readonly heading = h("h1", { class: "panel-title", id: "settings-heading", tabindex: -1 }, "Settings");
   private readonly startAtLogin: HTMLInputElement;
   private readonly error = h("p", { class: "field-error", role: "alert", "data-testid": "start-at-login-error", hidden: true });
   /** Read once, when the tab is first shown. */

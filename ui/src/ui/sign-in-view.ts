@@ -44,6 +44,8 @@ export class SignInView {
   private readonly error = h("div", { class: "form-error", role: "alert", "data-testid": "sign-in-error", id: "sign-in-error" });
   private readonly noticeBox = h("div", { class: "notice-slot" });
   private readonly countdown: Countdown;
+  /** The account page's "This is a shared computer" (absent in the desktop app). */
+  private readonly shared: HTMLInputElement | null;
   private busy = false;
   private destroyed = false;
   private noticeKey: string | null = null;
@@ -119,6 +121,35 @@ export class SignInView {
       "Shown in your device list on every device.",
     );
     this.inputs = { serverUrl: server.input, email: email.input, password: password.input, deviceName: device.input };
+    // On the account page the server is the page's own, and it names the browser itself
+    // ("Firefox on Windows"); a shared computer should forget the sign-in instead.
+    const web = ctx.host === "web";
+    this.shared = web
+      ? h("input", {
+          type: "checkbox",
+          id: "sign-in-shared-computer",
+          class: "setting-toggle",
+          "data-testid": "shared-computer",
+          "aria-describedby": "sign-in-shared-computer-hint",
+        })
+      : null;
+    const sharedRow = this.shared
+      ? h(
+          "div",
+          { class: "field" },
+          h(
+            "div",
+            { class: "setting-row" },
+            this.shared,
+            h("label", { for: "sign-in-shared-computer", class: "setting-label" }, "This is a shared computer"),
+          ),
+          h(
+            "p",
+            { class: "hint setting-help", id: "sign-in-shared-computer-hint" },
+            "You will be signed out when the browser closes.",
+          ),
+        )
+      : null;
 
     this.submit = h(
       "button",
@@ -142,7 +173,15 @@ export class SignInView {
       { type: "button", class: "button button-link", "data-testid": "use-recovery-code", on: { click: () => this.toggleRecovery() } },
       "",
     );
-    this.firstStep = h("div", { class: "form-step" }, server.row, email.row, password.row, device.row);
+    this.firstStep = h(
+      "div",
+      { class: "form-step" },
+      web ? null : server.row,
+      email.row,
+      password.row,
+      web ? null : device.row,
+      sharedRow,
+    );
     this.secondStep = h(
       "div",
       { class: "form-step", hidden: true, "data-testid": "two-step" },
@@ -245,7 +284,7 @@ export class SignInView {
       notice.focus();
       return;
     }
-    const order: Field[] = ["serverUrl", "email", "password", "deviceName"];
+    const order: Field[] = this.ctx.host === "web" ? ["email", "password"] : ["serverUrl", "email", "password", "deviceName"];
     const empty = order.find((f) => !this.inputs[f].value);
     this.inputs[empty ?? "password"].focus();
   }
@@ -270,13 +309,14 @@ export class SignInView {
       this.showError(text, field);
       return null;
     };
-    const serverUrl = normalizeServerUrl(v.serverUrl);
-    if (!v.serverUrl.trim()) return problem("serverUrl", "Enter the address of your session server.");
+    const web = this.ctx.host === "web";
+    const serverUrl = web ? (this.ctx.state().server_url ?? location.origin) : normalizeServerUrl(v.serverUrl);
+    if (!web && !v.serverUrl.trim()) return problem("serverUrl", "Enter the address of your session server.");
     if (!serverUrl) return problem("serverUrl", "Enter a server address like https://sessions.example.com.");
     if (!v.email.trim()) return problem("email", "Enter your email.");
     if (!/^[^\s@]+@[^\s@]+$/.test(v.email.trim())) return problem("email", "Enter a valid email address.");
     if (!v.password) return problem("password", "Enter your password.");
-    const nameProblem = validateDeviceName(v.deviceName);
+    const nameProblem = web ? null : validateDeviceName(v.deviceName);
     if (nameProblem) return problem("deviceName", nameProblem);
     return { serverUrl };
   }
@@ -373,13 +413,17 @@ export class SignInView {
     if (!ok) return;
     this.inputs.serverUrl.value = ok.serverUrl;
     this.setBusy(true);
+    const web = this.ctx.host === "web";
     try {
-      const state = await this.ctx.ipc.signIn({
-        serverUrl: ok.serverUrl,
-        email: v.email.trim(),
-        password: v.password,
-        deviceName: v.deviceName.trim(),
-      });
+      const state = await this.ctx.ipc.signIn(
+        {
+          serverUrl: ok.serverUrl,
+          email: v.email.trim(),
+          password: v.password,
+          deviceName: web ? null : v.deviceName.trim(),
+        },
+        web ? { sharedComputer: this.shared?.checked ?? false } : undefined,
+      );
       if (this.destroyed) return;
       this.inputs.password.value = "";
       this.setBusy(false);
@@ -421,6 +465,7 @@ export class SignInView {
     this.submitLabel.textContent = busy ? "Signing in…" : "Sign in";
     for (const input of Object.values(this.inputs)) input.readOnly = busy;
     this.code.readOnly = busy;
+    if (this.shared) this.shared.disabled = busy;
   }
 
   private clearError(): void {
@@ -433,8 +478,9 @@ export class SignInView {
   private showError(text: string, field: Field | null): void {
     replaceChildren(this.error, uiIcon("alert"), h("span", null, text));
     this.error.classList.add("has-error");
-    if (field) {
-      const input = this.inputs[field];
+    // Only a field on the form (the account page has no server or device name field).
+    const input = field ? this.inputs[field] : null;
+    if (input?.isConnected) {
       input.setAttribute("aria-invalid", "true");
       input.focus();
     }

@@ -81,7 +81,7 @@ export class SignedOutSection {
     this.el = h(
       "section",
       { class: "signed-out", "data-testid": "signed-out-section", hidden: true },
-      h("h3", { class: "section-title", id: "signed-out-heading" }, "Signed out"),
+      h("h2", { class: "section-title", id: "signed-out-heading" }, "Signed out"),
       h(
         "p",
         { class: "section-help" },

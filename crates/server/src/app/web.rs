@@ -9,6 +9,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use proto::account::TwoStepSignIn;
+use proto::notice::SignedOutDevice;
 use proto::tokens::{Claims, SignInRequest};
 use proto::{Device, Jti, Password, SecretText, SessionId};
 
@@ -181,6 +182,22 @@ impl App {
             at,
             message,
         }))
+    }
+
+    /// The caller's devices signed out in the last 7 days (the list of
+    /// `GET /v1/sessions?include=signed_out`), each with its wipe status worded as the
+    /// desktop app words it, at `now` in the browser's time zone.
+    pub async fn web_signed_out(
+        &self,
+        caller: &Claims,
+        now: chrono::DateTime<chrono::FixedOffset>,
+    ) -> Result<Vec<SignedOutDevice>> {
+        let listed = self.list_sessions(caller, true).await?;
+        Ok(listed
+            .sessions
+            .into_iter()
+            .filter_map(|s| SignedOutDevice::new(s, &now))
+            .collect())
     }
 }
 

@@ -8,6 +8,7 @@ mod openapi;
 mod openapi_account;
 mod revocations;
 pub mod web;
+pub mod web_page;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -97,6 +98,10 @@ pub fn router(app: Arc<App>, with_metrics: bool) -> Router {
         .route("/v1/revocations/stream", get(revocations::stream))
         .nest("/v1", session_routes())
         .nest(web::API_PATH, page)
+        .merge(web_page::router().layer(axum::middleware::from_fn_with_state(
+            app.clone(),
+            web::guard,
+        )))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))

@@ -6,6 +6,8 @@
 //!   (the two-step challenge travels in a cookie of its own, too);
 //! - `POST /account/api/sign-out`: revokes the session and clears the cookie;
 //! - `GET /account/api/notice`: why this browser's session ended, in the app's words;
+//! - `GET /account/api/signed-out`: the devices signed out in the last 7 days, each
+//!   with its wipe status in the app's words and the browser's time zone;
 //! - `/account/api/v1/...`: the `/v1` routes of the devices, activity, account and the
 //!   event stream, the cookie standing for the bearer token.
 //!
@@ -26,10 +28,11 @@ use cookie::{Cookie, SameSite};
 use proto::Password;
 use proto::account::TwoStepSignIn;
 use proto::error::ErrorCode;
+use proto::notice::SignedOutDevice;
 use serde::Deserialize;
 
 use super::error::ApiError;
-use super::extract::{ClientIp, JsonBody, QueryParams};
+use super::extract::{Bearer, ClientIp, JsonBody, QueryParams};
 use crate::app::{App, AppError, WebLogin};
 
 /// The session cookie, and the path it is sent on.
@@ -52,6 +55,7 @@ pub fn router(v1: Router<Arc<App>>) -> Router<Arc<App>> {
         .route("/sign-in/two-step", post(second_step))
         .route("/sign-out", post(sign_out))
         .route("/notice", get(notice))
+        .route("/signed-out", get(signed_out))
         .nest("/v1", v1)
         .layer(axum::Extension(WebApi))
 }
@@ -63,15 +67,16 @@ pub async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Res
         return ApiError::not_found().into_response();
     }
     let changes_state = !matches!(*req.method(), Method::GET | Method::HEAD | Method::OPTIONS);
-    if changes_state && !same_origin(req.headers(), &app.settings().issuer) {
-        return ApiError::new(
+    let mut res = if changes_state && !same_origin(req.headers(), &app.settings().issuer) {
+        ApiError::new(
             StatusCode::FORBIDDEN,
             ErrorCode::InvalidRequest,
             "This request did not come from the account page (its Origin is not this server's).",
         )
-        .into_response();
-    }
-    let mut res = next.run(req).await;
+        .into_response()
+    } else {
+        next.run(req).await
+    };
     secure_headers(res.headers_mut());
     res
 }
@@ -299,25 +304,32 @@ async fn sign_out(
     Ok(res)
 }
 
+/// The browser's time zone, for sentences that say when ("at 14:02").
 #[derive(Deserialize)]
-struct NoticeQuery {
+struct TimeZoneQuery {
     /// The browser's offset from UTC in minutes (JavaScript's `-getTimezoneOffset()`).
     #[serde(default)]
     offset_minutes: i32,
+}
+
+impl TimeZoneQuery {
+    /// The offset, within the ±14 hours clocks on Earth use.
+    fn offset(&self) -> chrono::FixedOffset {
+        chrono::FixedOffset::east_opt(self.offset_minutes.clamp(-14 * 60, 14 * 60) * 60)
+            .unwrap_or(chrono::Utc.fix())
+    }
 }
 
 /// Why this browser's session ended, if it did; the cookie is cleared then.
 async fn notice(
     State(app): State<Arc<App>>,
     headers: HeaderMap,
-    QueryParams(q): QueryParams<NoticeQuery>,
+    QueryParams(q): QueryParams<TimeZoneQuery>,
 ) -> Result<Response, ApiError> {
     let Some(cookie) = read_cookie(&headers, SESSION_COOKIE) else {
         return Ok(StatusCode::NO_CONTENT.into_response());
     };
-    let offset = chrono::FixedOffset::east_opt(q.offset_minutes.clamp(-14 * 60, 14 * 60) * 60)
-        .unwrap_or(chrono::Utc.fix());
-    match app.web_notice(&cookie, offset).await? {
+    match app.web_notice(&cookie, q.offset()).await? {
         Some(n) => {
             let mut res = (StatusCode::OK, Json(n)).into_response();
             let (k, v) = clear(&app, SESSION_COOKIE, API_PATH);
@@ -328,6 +340,27 @@ async fn notice(
         }
         None => Ok(StatusCode::NO_CONTENT.into_response()),
     }
+}
+
+/// `GET /account/api/signed-out`.
+#[derive(serde::Serialize)]
+struct SignedOutDevices {
+    devices: Vec<SignedOutDevice>,
+}
+
+/// The devices signed out in the last 7 days, worded as the desktop app words them
+/// (`proto::notice`), so the page has no wording of its own to keep in step.
+async fn signed_out(
+    State(app): State<Arc<App>>,
+    Bearer(caller): Bearer,
+    QueryParams(q): QueryParams<TimeZoneQuery>,
+) -> Result<Response, ApiError> {
+    let now = chrono::Utc::now().with_timezone(&q.offset());
+    let devices = app.web_signed_out(&caller, now).await?;
+    let mut res = (StatusCode::OK, Json(SignedOutDevices { devices })).into_response();
+    res.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    Ok(res)
 }
 
 #[cfg(test)]

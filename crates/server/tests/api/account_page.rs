@@ -360,6 +360,123 @@ async fn the_page_event_stream_ends_when_the_browser_is_signed_out(backend: Back
     assert!(seen.contains("session.revoked"), "{seen}");
 }
 
+/// A signed-out device's proof that it erased its keys (what its client sends).
+async fn wipe_receipt(ctx: &Ctx, device: &Device) -> reqwest::Response {
+    ctx.post_json(
+        &format!("/v1/sessions/{}/wipe-receipt", device.sid()),
+        &json!({ "refresh_token": device.refresh() }),
+    )
+    .await
+}
+
+/// The cookie `r` set, as a secret the logs must never show.
+fn remember_cookie(ctx: &Ctx, r: &reqwest::Response) {
+    ctx.remember(
+        set_cookie(r)
+            .trim_start_matches("sm_web=")
+            .split(';')
+            .next()
+            .unwrap(),
+    );
+}
+
+async fn the_page_lists_signed_out_devices_worded_as_the_app_words_them(backend: Backend) {
+    let ctx = Ctx::start(backend).await;
+    let email = ctx.new_account().await;
+    let phone = ctx.sign_in(&email, "Phone").await;
+    let laptop = ctx.sign_in(&email, "Lost laptop").await;
+    let tablet = ctx.sign_in(&email, "Old tablet").await;
+    // Someone else's account has a signed-out device that erased its keys too.
+    let stranger = ctx.new_account().await;
+    let their_phone = ctx.sign_in(&stranger, "Their phone").await;
+    let their_laptop = ctx.sign_in(&stranger, "Their laptop").await;
+    assert_eq!(
+        ctx.delete_session(&their_phone, their_laptop.sid())
+            .await
+            .status(),
+        204
+    );
+    assert_eq!(wipe_receipt(&ctx, &their_laptop).await.status(), 204);
+
+    // Without the page's cookie there is nothing to read.
+    let r = ctx
+        .http
+        .get(ctx.url("/account/api/signed-out?offset_minutes=0"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 401).await, "invalid_token");
+
+    let browser = Browser::new(&ctx);
+    let r = browser.sign_in(&email, false).await;
+    remember_cookie(&ctx, &r);
+    // The laptop is lost: signed out from the phone, it erases its keys and says so;
+    // the tablet is signed out too, but is off somewhere.
+    assert_eq!(ctx.delete_session(&phone, laptop.sid()).await.status(), 204);
+    assert_eq!(ctx.delete_session(&phone, tablet.sid()).await.status(), 204);
+    assert_eq!(wipe_receipt(&ctx, &laptop).await.status(), 204);
+
+    // In UTC, and on clocks east and west of it: each time said as that clock says it.
+    for offset_minutes in [0, 330, -480, 14 * 60] {
+        let r = browser
+            .get(&format!(
+                "/account/api/signed-out?offset_minutes={offset_minutes}"
+            ))
+            .await;
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body: Value = r.json().await.unwrap();
+        let devices = body["devices"].as_array().unwrap();
+        let mut ids: Vec<&str> = devices.iter().map(|d| d["id"].as_str().unwrap()).collect();
+        ids.sort_unstable();
+        let mut want = [laptop.sid().to_string(), tablet.sid().to_string()];
+        want.sort_unstable();
+        assert_eq!(ids, want, "only this account's signed-out devices");
+        let entry =
+            |sid: proto::SessionId| devices.iter().find(|d| d["id"] == sid.to_string()).unwrap();
+
+        let lost = entry(laptop.sid());
+        assert_eq!(lost["device"]["name"], "Lost laptop");
+        assert_eq!(lost["revoked_reason"], "revoked");
+        assert_eq!(lost["wiped_ip"], "127.0.0.1");
+        let wiped_at: chrono::DateTime<chrono::Utc> =
+            lost["wiped_at"].as_str().unwrap().parse().unwrap();
+        let clock = chrono::FixedOffset::east_opt(offset_minutes * 60).unwrap();
+        assert_eq!(
+            lost["wipe_status"],
+            format!(
+                "Keys erased from this device at {}, from 127.0.0.1",
+                wiped_at.with_timezone(&clock).format("%H:%M")
+            ),
+            "at UTC{offset_minutes:+} minutes"
+        );
+
+        let away = entry(tablet.sid());
+        assert!(away["wiped_at"].is_null());
+        assert_eq!(
+            away["wipe_status"],
+            "Waiting for this device to come online"
+        );
+    }
+
+    // The Origin rule is as it was: a read needs none (above), a change from another
+    // origin is still refused, and changed nothing.
+    let r = browser
+        .http
+        .post(format!("{}/account/api/v1/sessions/revoke", browser.origin))
+        .header("origin", "https://evil.example")
+        .json(&json!({"scope": "others"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(error_code(r, 403).await, "invalid_request");
+    assert_eq!(
+        ctx.sessions(&phone).await.len(),
+        2,
+        "the phone and the browser"
+    );
+}
+
 testkit::on_both_backends!(
     a_browser_signs_in_with_a_cookie_no_script_can_read,
     a_shared_computer_forgets_the_sign_in_when_the_browser_closes,
@@ -369,4 +486,5 @@ testkit::on_both_backends!(
     a_browser_signs_in_with_two_step_without_seeing_the_challenge,
     without_the_account_page_there_is_none,
     the_page_event_stream_ends_when_the_browser_is_signed_out,
+    the_page_lists_signed_out_devices_worded_as_the_app_words_them,
 );

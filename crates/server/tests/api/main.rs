@@ -9,6 +9,7 @@
 mod helpers;
 
 mod account_page;
+mod account_page_files;
 mod accounts;
 mod after_a_scare;
 mod attacks;
