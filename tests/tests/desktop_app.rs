@@ -449,27 +449,6 @@ async fn without_a_tray_closing_the_window_quits() {
     assert!(status.success(), "it quits cleanly: {status}");
 }
 
-/// The person's authenticator app: the code for `at` (seconds since the epoch), computed
-/// from the key the app showed, as an authenticator app does.
-fn authenticator_code(secret: &str, at: u64) -> String {
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap()
-        .generate(at)
-        .to_string()
-}
-
-fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// The row of the signed-out device `sid` in the "Signed out" section, once `css`
 /// (more of its attributes) holds.
 fn signed_out_row(sid: proto::SessionId, css: &str) -> String {
@@ -647,10 +626,10 @@ async fn after_a_scare_in_the_desktop_app() {
         .split_whitespace()
         .collect();
     save_screenshot(&app, "two-step-setup.png").await;
-    let enrolled_at = unix_now();
+    let enrolled_at = e2e::unix_now();
     app.type_into(
         "two-step-confirm-code",
-        &authenticator_code(&secret, enrolled_at),
+        &e2e::authenticator_code(&secret, enrolled_at),
     )
     .await
     .unwrap();
@@ -690,12 +669,15 @@ async fn after_a_scare_in_the_desktop_app() {
     save_screenshot(&app, "two-step-sign-in.png").await;
     // A code is good once: the one that turned it on cannot sign in, the next one can.
     let step = |t: u64| t / 30;
-    while step(unix_now()) == step(enrolled_at) {
+    while step(e2e::unix_now()) == step(enrolled_at) {
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    app.type_into("two-step-code", &authenticator_code(&secret, unix_now()))
-        .await
-        .unwrap();
+    app.type_into(
+        "two-step-code",
+        &e2e::authenticator_code(&secret, e2e::unix_now()),
+    )
+    .await
+    .unwrap();
     app.click("sign-in-submit").await.unwrap();
     app.wait_devices(1).await.unwrap();
     assert!(keychain_holds_this_device(server.url()));
