@@ -22,6 +22,11 @@ pub const MAX_PASSWORD_BYTES: usize = 1024;
 const QUEUE_PER_HASHER: usize = 32;
 /// The longest a password check waits for a free hasher.
 const MAX_WAIT: Duration = Duration::from_secs(5);
+/// How long a refusal for a full line is held before it is answered. A client that
+/// honours `Retry-After` never notices; one that does not (a flood) gets four answers
+/// a second per connection instead of thousands, and the cores it would have spent on
+/// refusals stay with the devices already signed in.
+const REFUSAL_PAUSE: Duration = Duration::from_millis(250);
 
 /// Hashes and verifies passwords with argon2id on blocking threads, at most
 /// `concurrency` at a time (each takes 19 MiB and a core for ~50 ms), with a bounded
@@ -91,9 +96,18 @@ impl Hasher {
         })
     }
 
+    /// [`Hasher::admit`], with a refusal held for [`REFUSAL_PAUSE`] first.
+    pub async fn admit_or_pause(&self) -> Result<Admission, HashError> {
+        let admitted = self.admit();
+        if admitted.is_err() {
+            tokio::time::sleep(REFUSAL_PAUSE).await;
+        }
+        admitted
+    }
+
     /// Hashes a password into a PHC string.
     pub async fn hash(&self, password: &Password) -> Result<String, HashError> {
-        self.admit()?.hash(password).await
+        self.admit_or_pause().await?.hash(password).await
     }
 
     /// Verifies a password against a stored hash, or against the decoy when there is
@@ -103,7 +117,7 @@ impl Hasher {
         password: &Password,
         stored: Option<&str>,
     ) -> Result<bool, HashError> {
-        self.admit()?.verify(password, stored).await
+        self.admit_or_pause().await?.verify(password, stored).await
     }
 }
 
@@ -263,6 +277,19 @@ mod tests {
         // Unknown account: the decoy is checked and the answer is always no.
         assert!(!h.verify(&pw, None).await.unwrap());
         assert!(!h.verify(&pw, Some("not a phc string")).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_refusal_for_a_full_line_is_held_a_moment_an_admission_is_not() {
+        let h = Hasher::with_concurrency(1);
+        let line: Vec<Admission> = (0..h.max_waiting).map(|_| h.admit().unwrap()).collect();
+        let asked = std::time::Instant::now();
+        assert!(matches!(h.admit_or_pause().await, Err(HashError::Busy)));
+        assert!(asked.elapsed() >= REFUSAL_PAUSE, "{:?}", asked.elapsed());
+        drop(line);
+        let asked = std::time::Instant::now();
+        assert!(h.admit_or_pause().await.is_ok());
+        assert!(asked.elapsed() < REFUSAL_PAUSE, "{:?}", asked.elapsed());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

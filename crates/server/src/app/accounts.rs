@@ -57,8 +57,8 @@ impl App {
         let attempt = self.begin_sign_in(&email, ip)?;
 
         // A place in the hashers' line before anything else costs: a flood is turned
-        // away here, without a database lookup.
-        let admission = match self.hasher.admit() {
+        // away here, without a database lookup (and held a moment, see `Hasher`).
+        let admission = match self.hasher.admit_or_pause().await {
             Ok(a) => a,
             Err(e) => {
                 attempt.refund(&self.limits);
