@@ -37,7 +37,12 @@ impl Run {
 }
 
 /// Every connection runs `step` in a loop for `seconds`, carrying its own state.
-async fn drive<S, F, Fut>(conns: Vec<(Conn, S)>, seconds: u64, pid: u32, step: F) -> (Vec<(Conn, S)>, Run)
+async fn drive<S, F, Fut>(
+    conns: Vec<(Conn, S)>,
+    seconds: u64,
+    pid: u32,
+    step: F,
+) -> (Vec<(Conn, S)>, Run)
 where
     S: Send + 'static,
     F: Fn(Conn, S) -> Fut + Send + Sync + Clone + 'static,
@@ -108,7 +113,7 @@ async fn main() {
         Backend::Sqlite => "SQLite",
         Backend::Postgres => "PostgreSQL",
     };
-    eprintln!("{label}: starting the release server");
+    loadgen::note(format!("{label}: starting the release server"));
     let server = TestServer::start_with(Options {
         durable: true,
         process: true,
@@ -133,7 +138,9 @@ async fn main() {
     }
     let load = loadgen::load_average();
 
-    eprintln!("{label}: baseline, GET jwks on {connections} connections for {seconds} s");
+    loadgen::note(format!(
+        "{label}: baseline, GET jwks on {connections} connections for {seconds} s"
+    ));
     let (conns, mut floor) = drive(conns, seconds, pid, |mut conn, token| async move {
         let r = match conn.get("/.well-known/jwks.json").await {
             Ok((s, _)) if s == 200 => Ok(()),
@@ -143,7 +150,9 @@ async fn main() {
         (conn, token, r)
     })
     .await;
-    eprintln!("{label}: refresh on {connections} connections for {seconds} s");
+    loadgen::note(format!(
+        "{label}: refresh on {connections} connections for {seconds} s"
+    ));
     let (_conns, mut refresh) = drive(conns, seconds, pid, |mut conn, token: String| async move {
         match conn.refresh(&token).await {
             Ok(next) => (conn, next, Ok(())),
@@ -159,7 +168,9 @@ async fn main() {
         refresh.lat.first_error
     );
 
-    println!("HTTP-level refresh, {label}, {connections} connections, {seconds} s each, load average {load} at the start");
+    println!(
+        "HTTP-level refresh, {label}, {connections} connections, {seconds} s each, load average {load} at the start"
+    );
     println!("| measure | value | baseline (GET jwks, same connections) | ratio |");
     println!("| --- | ---: | ---: | ---: |");
     row(

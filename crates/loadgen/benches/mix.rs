@@ -136,7 +136,12 @@ impl World {
     }
 
     /// A device's access token good for `for_at_least`, refreshing first if needed.
-    async fn ensure_access(&self, i: usize, d: &mut Device, for_at_least: Duration) -> Result<String, String> {
+    async fn ensure_access(
+        &self,
+        i: usize,
+        d: &mut Device,
+        for_at_least: Duration,
+    ) -> Result<String, String> {
         if let Some(t) = d.access(for_at_least) {
             return Ok(t.to_owned());
         }
@@ -153,7 +158,9 @@ impl World {
     }
 
     fn devices_of(&self, account: usize) -> Vec<usize> {
-        (account..self.devices.len()).step_by(self.accounts).collect()
+        (account..self.devices.len())
+            .step_by(self.accounts)
+            .collect()
     }
 }
 
@@ -260,7 +267,11 @@ async fn rename_op(w: Arc<World>, due: Instant) {
     let name = format!("Renamed device {i} {}", rand::thread_rng().r#gen::<u16>());
     let r = w
         .http
-        .patch(format!("{}/v1/sessions/{}", w.instance(), seed::session_id(i as u64)))
+        .patch(format!(
+            "{}/v1/sessions/{}",
+            w.instance(),
+            seed::session_id(i as u64)
+        ))
         .bearer_auth(&token)
         .json(&serde_json::json!({"device": {"name": name}}))
         .send()
@@ -297,10 +308,16 @@ async fn revoke_op(w: Arc<World>, due: Instant, scope: Scope) {
         return;
     }
     let (caller, victim) = (devices[0], devices[1]);
-    let Ok(caller_token) = w.ensure_access(caller, &mut held[0], Duration::from_secs(30)).await else {
+    let Ok(caller_token) = w
+        .ensure_access(caller, &mut held[0], Duration::from_secs(30))
+        .await
+    else {
         return;
     };
-    let Ok(victim_token) = w.ensure_access(victim, &mut held[1], Duration::from_secs(30)).await else {
+    let Ok(victim_token) = w
+        .ensure_access(victim, &mut held[1], Duration::from_secs(30))
+        .await
+    else {
         return;
     };
     if w.guard.authorize_now(&victim_token).is_err() {
@@ -313,7 +330,10 @@ async fn revoke_op(w: Arc<World>, due: Instant, scope: Scope) {
     let (ops, req) = match scope {
         Scope::One => (
             &w.ops.revoke_one,
-            w.http.delete(format!("{url}/v1/sessions/{}", seed::session_id(victim as u64))),
+            w.http.delete(format!(
+                "{url}/v1/sessions/{}",
+                seed::session_id(victim as u64)
+            )),
         ),
         Scope::Others => (
             &w.ops.revoke_others,
@@ -340,7 +360,13 @@ async fn revoke_op(w: Arc<World>, due: Instant, scope: Scope) {
         Ok(r) if r.status().is_success() => stats::record(ops, acked - due),
         Ok(r) => {
             let s = r.status();
-            stats::error(ops, format!("revoke answered {s}: {}", r.text().await.unwrap_or_default()));
+            stats::error(
+                ops,
+                format!(
+                    "revoke answered {s}: {}",
+                    r.text().await.unwrap_or_default()
+                ),
+            );
             return;
         }
         Err(e) => {
@@ -356,7 +382,10 @@ async fn revoke_op(w: Arc<World>, due: Instant, scope: Scope) {
                 break;
             }
             Err(e) => {
-                stats::error(&w.ops.propagation, format!("the guard refused for another reason: {e}"));
+                stats::error(
+                    &w.ops.propagation,
+                    format!("the guard refused for another reason: {e}"),
+                );
                 break;
             }
             Ok(_) if acked.elapsed() > Duration::from_secs(10) => {
@@ -384,14 +413,25 @@ async fn signin_op(w: Arc<World>, due: Instant) {
         Ok(r) if r.status() == 201 => stats::record(&w.ops.signin, due.elapsed()),
         Ok(r) => {
             let s = r.status();
-            stats::error(&w.ops.signin, format!("sign-in answered {s}: {}", r.text().await.unwrap_or_default()));
+            stats::error(
+                &w.ops.signin,
+                format!(
+                    "sign-in answered {s}: {}",
+                    r.text().await.unwrap_or_default()
+                ),
+            );
         }
         Err(e) => stats::error(&w.ops.signin, format!("sign-in: {e}")),
     }
 }
 
 async fn jwks_op(w: Arc<World>, due: Instant) {
-    match w.http.get(format!("{}/.well-known/jwks.json", w.instance())).send().await {
+    match w
+        .http
+        .get(format!("{}/.well-known/jwks.json", w.instance()))
+        .send()
+        .await
+    {
         Ok(r) if r.status() == 200 => match r.bytes().await {
             Ok(_) => stats::record(&w.ops.jwks, due.elapsed()),
             Err(e) => stats::error(&w.ops.jwks, format!("jwks body: {e}")),
@@ -427,7 +467,10 @@ async fn hold_stream(w: Arc<World>, i: usize, url: String, opened: Arc<tokio::sy
             Ok(r) if r.status() == 200 => r,
             Ok(r) => {
                 if !w.devices[i].lock().await.revoked {
-                    stats::error(&w.ops.stream_open, format!("events answered {}", r.status()));
+                    stats::error(
+                        &w.ops.stream_open,
+                        format!("events answered {}", r.status()),
+                    );
                 }
                 break;
             }
@@ -534,10 +577,15 @@ async fn main() {
     let rename_rate: f64 = flags.get("--rename-rate", 3.0);
     let revoke_rate: f64 = flags.get("--revoke-rate", 20.0);
     let signin_rate: f64 = flags.get("--signin-rate", 2.0);
-    assert!(n_instances >= 2, "the guard is fed by another instance than the revoking one");
+    assert!(
+        n_instances >= 2,
+        "the guard is fed by another instance than the revoking one"
+    );
     rlimit::increase_nofile_limit(u64::MAX).expect("raise the descriptor limit");
 
-    eprintln!("starting {n_instances} release instances on one durable PostgreSQL");
+    loadgen::note(format!(
+        "starting {n_instances} release instances on one durable PostgreSQL"
+    ));
     let opts = |db: Option<String>| Options {
         durable: true,
         process: true,
@@ -562,10 +610,18 @@ async fn main() {
         .and_then(|p| p.split('/').next())
         .and_then(|p| p.parse().ok())
         .expect("the cluster's port");
-    eprintln!("seeding {sessions} sessions over {accounts} accounts");
+    loadgen::note(format!(
+        "seeding {sessions} sessions over {accounts} accounts"
+    ));
     let t = Instant::now();
-    seed::postgres(&db, accounts as u64, sessions as u64, &loadgen::password_hash().await).await;
-    eprintln!("  seeded in {:.1} s", t.elapsed().as_secs_f64());
+    seed::postgres(
+        &db,
+        accounts as u64,
+        sessions as u64,
+        &loadgen::password_hash().await,
+    )
+    .await;
+    loadgen::note(format!("  seeded in {:.1} s", t.elapsed().as_secs_f64()));
 
     let guard = Guard::start(GuardConfig::new(instances[1].url(), "rs", "rs-secret"))
         .await
@@ -605,15 +661,18 @@ async fn main() {
     let floor_seconds = seconds.min(10.0);
     {
         let w2 = w.clone();
-        paced(base, Instant::now() + Duration::from_secs_f64(floor_seconds), 512, move |due| {
-            jwks_op(w2.clone(), due)
-        })
+        paced(
+            base,
+            Instant::now() + Duration::from_secs_f64(floor_seconds),
+            512,
+            move |due| jwks_op(w2.clone(), due),
+        )
         .await;
     }
     let mut floor = take(&w.ops.jwks);
 
     // The event streams, spread over the devices and the instances.
-    eprintln!("opening {n_streams} event streams");
+    loadgen::note(format!("opening {n_streams} event streams"));
     let stride = (sessions / n_streams.max(1)).max(1);
     let mut stream_tasks = Vec::new();
     for k in 0..n_streams {
@@ -628,7 +687,9 @@ async fn main() {
     let setup_refreshes = take(&w.ops.refresh_other);
     let mut stream_opens = take(&w.ops.stream_open);
 
-    println!("## Load model: {sessions} sessions over {accounts} accounts, {n_instances} instances on one durable PostgreSQL");
+    println!(
+        "## Load model: {sessions} sessions over {accounts} accounts, {n_instances} instances on one durable PostgreSQL"
+    );
     println!();
     println!("Baselines (same run, idle instances, load average {idle_load}):");
     println!(
@@ -656,21 +717,32 @@ async fn main() {
     for &m in &multiples {
         let rate = base * m;
         let load = loadgen::load_average();
-        eprintln!("phase {m}x: {rate:.0} refreshes/s for {seconds} s");
+        loadgen::note(format!("phase {m}x: {rate:.0} refreshes/s for {seconds} s"));
         let until = Instant::now() + Duration::from_secs_f64(seconds);
-        let cpu: Vec<CpuMeter> = pids.iter().map(|&p| CpuMeter::start(vec![p], false)).collect();
+        let cpu: Vec<CpuMeter> = pids
+            .iter()
+            .map(|&p| CpuMeter::start(vec![p], false))
+            .collect();
         let pg = PgCpu::start(pg_port);
         let me = CpuMeter::start(vec![std::process::id()], false);
         let started = Instant::now();
         let mut pacers = tokio::task::JoinSet::new();
         let w2 = w.clone();
-        pacers.spawn(paced(rate, until, 1024, move |due| refresh_op(w2.clone(), due)));
+        pacers.spawn(paced(rate, until, 1024, move |due| {
+            refresh_op(w2.clone(), due)
+        }));
         let w2 = w.clone();
-        pacers.spawn(paced(list_rate * m, until, 256, move |due| list_op(w2.clone(), due)));
+        pacers.spawn(paced(list_rate * m, until, 256, move |due| {
+            list_op(w2.clone(), due)
+        }));
         let w2 = w.clone();
-        pacers.spawn(paced(rename_rate * m, until, 256, move |due| rename_op(w2.clone(), due)));
+        pacers.spawn(paced(rename_rate * m, until, 256, move |due| {
+            rename_op(w2.clone(), due)
+        }));
         let w2 = w.clone();
-        pacers.spawn(paced(signin_rate, until, 64, move |due| signin_op(w2.clone(), due)));
+        pacers.spawn(paced(signin_rate, until, 64, move |due| {
+            signin_op(w2.clone(), due)
+        }));
         let w2 = w.clone();
         pacers.spawn(paced(20.0, until, 64, move |due| jwks_op(w2.clone(), due)));
         let w2 = w.clone();
@@ -695,7 +767,10 @@ async fn main() {
             seconds: elapsed,
             ops: vec![
                 ("refresh", take(&o.refresh)),
-                ("refresh before a revocation or a stream's reconnection", take(&o.refresh_other)),
+                (
+                    "refresh before a revocation or a stream's reconnection",
+                    take(&o.refresh_other),
+                ),
                 ("device list", take(&o.list)),
                 ("rename", take(&o.rename)),
                 ("revoke one device", take(&o.revoke_one)),
@@ -703,9 +778,18 @@ async fn main() {
                 ("revoke everywhere", take(&o.revoke_all)),
                 ("sign-in (argon2)", take(&o.signin)),
                 ("event stream (re)opened", take(&o.stream_open)),
-                ("revocation via A → refused by the guard fed by B (from ack)", take(&o.propagation)),
-                ("revocation via A → refused by the guard fed by B (from send)", take(&o.propagation_from_send)),
-                ("JWKS probe, 20/s (the floor under this load)", take(&o.jwks)),
+                (
+                    "revocation via A → refused by the guard fed by B (from ack)",
+                    take(&o.propagation),
+                ),
+                (
+                    "revocation via A → refused by the guard fed by B (from send)",
+                    take(&o.propagation_from_send),
+                ),
+                (
+                    "JWKS probe, 20/s (the floor under this load)",
+                    take(&o.jwks),
+                ),
             ],
             instance_cores,
             instance_rss,

@@ -68,7 +68,12 @@ async fn open_stream(addr: std::net::SocketAddr, access: String, i: usize, strea
                 && data.windows(22).any(|w| w == b"event: session.revoked")
             {
                 let at = u64::try_from(streams.base.elapsed().as_nanos()).unwrap_or(u64::MAX);
-                let _ = streams.revoked_at[i].compare_exchange(0, at, Ordering::SeqCst, Ordering::SeqCst);
+                let _ = streams.revoked_at[i].compare_exchange(
+                    0,
+                    at,
+                    Ordering::SeqCst,
+                    Ordering::SeqCst,
+                );
             }
         }
         streams.open.fetch_sub(1, Ordering::SeqCst);
@@ -76,7 +81,12 @@ async fn open_stream(addr: std::net::SocketAddr, access: String, i: usize, strea
 }
 
 /// Opens the streams of `sessions`, `parallel` at a time.
-async fn open_all(addr: std::net::SocketAddr, sessions: &[usize], access: &[String], streams: &Arc<Streams>) {
+async fn open_all(
+    addr: std::net::SocketAddr,
+    sessions: &[usize],
+    access: &[String],
+    streams: &Arc<Streams>,
+) {
     let gate = Arc::new(Semaphore::new(200));
     let mut tasks = Vec::new();
     for &i in sessions {
@@ -121,7 +131,10 @@ async fn revoke_each(
             .unwrap();
         let acked = Instant::now();
         if status != 204 {
-            from_send.error(format!("revoke answered {status}: {}", String::from_utf8_lossy(&body)));
+            from_send.error(format!(
+                "revoke answered {status}: {}",
+                String::from_utf8_lossy(&body)
+            ));
             continue;
         }
         let deadline = acked + Duration::from_secs(5);
@@ -168,7 +181,7 @@ async fn main() {
         "this process may hold {limit} descriptors, too few for {n} streams"
     );
 
-    eprintln!("starting a release server on a durable PostgreSQL");
+    loadgen::note("starting a release server on a durable PostgreSQL");
     let server = TestServer::start_with(Options {
         durable: true,
         process: true,
@@ -176,12 +189,19 @@ async fn main() {
         ..Options::backend(Backend::Postgres)
     })
     .await;
+    loadgen::note("server started");
     let pid = server.pid().unwrap();
     let addr = addr_of(server.url());
-    eprintln!("seeding {n} sessions over {n_accounts} accounts");
-    seed::postgres(server.database_url(), n_accounts as u64, n as u64, &loadgen::password_hash().await).await;
+    loadgen::note(format!("seeding {n} sessions over {n_accounts} accounts"));
+    seed::postgres(
+        server.database_url(),
+        n_accounts as u64,
+        n as u64,
+        &loadgen::password_hash().await,
+    )
+    .await;
 
-    eprintln!("refreshing every session once for its access token");
+    loadgen::note("refreshing every session once for its access token");
     let access: Vec<String> = {
         let next = Arc::new(AtomicUsize::new(0));
         let tokens = Arc::new(std::sync::Mutex::new(vec![String::new(); n]));
@@ -195,7 +215,10 @@ async fn main() {
                     if i >= n {
                         break;
                     }
-                    let t = conn.refresh_full(&seed::refresh_token(i as u64)).await.unwrap();
+                    let t = conn
+                        .refresh_full(&seed::refresh_token(i as u64))
+                        .await
+                        .unwrap();
                     tokens.lock().unwrap()[i] = t.access_token.expose().to_owned();
                 }
             }));
@@ -212,26 +235,36 @@ async fn main() {
         base: Instant::now(),
     });
 
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    // The allocator returns memory freed after a burst within its decay time (jemalloc:
+    // 10 s), so both readings are taken once the burst before them has settled.
+    let settle = Duration::from_secs(flags.get("--settle", 12));
+    tokio::time::sleep(settle).await;
     let rss_before = rss_kib(pid);
     let load = loadgen::load_average();
 
     // Baseline: only the first group's streams open.
     let group_a: Vec<usize> = (0..n).filter(|i| i % n_accounts < revocations).collect();
     open_all(addr, &group_a, &access, &streams).await;
-    eprintln!("baseline: {} streams open; revoking one device of each of {revocations} accounts", streams.open.load(Ordering::SeqCst));
+    loadgen::note(format!(
+        "baseline: {} streams open; revoking one device of each of {revocations} accounts",
+        streams.open.load(Ordering::SeqCst)
+    ));
     let (mut base_send, mut base_ack) =
         revoke_each(addr, 0..revocations, n_accounts, n, &access, &streams).await;
 
     let rest: Vec<usize> = (0..n).filter(|i| i % n_accounts >= revocations).collect();
-    eprintln!("opening the other {} streams", rest.len());
+    loadgen::note(format!("opening the other {} streams", rest.len()));
     let t = Instant::now();
     open_all(addr, &rest, &access, &streams).await;
     let opened_in = t.elapsed();
-    tokio::time::sleep(Duration::from_secs(3)).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let rss_at_once = rss_kib(pid);
+    tokio::time::sleep(settle).await;
     let open_now = streams.open.load(Ordering::SeqCst);
     let rss_with = rss_kib(pid);
-    eprintln!("{open_now} streams open; revoking one device of each of {revocations} other accounts");
+    loadgen::note(format!(
+        "{open_now} streams open; revoking one device of each of {revocations} other accounts"
+    ));
     let (mut send, mut ack) = revoke_each(
         addr,
         revocations..2 * revocations,
@@ -241,6 +274,7 @@ async fn main() {
         &streams,
     )
     .await;
+    loadgen::note("revocations done");
     let open_after = streams.open.load(Ordering::SeqCst);
     let failed = streams.failed.load(Ordering::SeqCst);
 
@@ -258,7 +292,12 @@ async fn main() {
         rss_before as f64 / 1024.0,
         rss_with as f64 / rss_before as f64
     );
-    println!("| server memory per open stream | {:.1} KB | | | < 10 KB |", per_stream / 1000.0);
+    println!(
+        "| server memory per open stream ({} s after opening) | {:.1} KB | {:.1} KB 1 s after | | < 10 KB |",
+        settle.as_secs(),
+        per_stream / 1000.0,
+        (rss_at_once.saturating_sub(rss_before) as f64 * 1024.0) / open_now as f64 / 1000.0
+    );
     for (name, p) in [("p50", 0.5), ("p99", 0.99)] {
         println!(
             "| revocation → every stream of the account, {name} (from the request) | {:.2} ms | {:.2} ms with {} streams open | {:.2}x | {} |",

@@ -81,3 +81,10 @@ pub fn load_average() -> String {
         .and_then(|s| s.split_whitespace().next().map(str::to_owned))
         .unwrap_or_else(|| "?".into())
 }
+
+/// Prints a progress line on stderr with the seconds since the benchmark started.
+pub fn note(msg: impl std::fmt::Display) {
+    static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+    let t = START.get_or_init(std::time::Instant::now).elapsed();
+    eprintln!("[{:7.1} s] {msg}", t.as_secs_f64());
+}

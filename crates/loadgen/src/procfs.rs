@@ -77,11 +77,7 @@ impl CpuMeter {
 
     /// Cores used since `start`.
     pub fn cores(&self) -> f64 {
-        let now: u64 = self
-            .pids
-            .iter()
-            .map(|&p| cpu_ticks(p, self.children))
-            .sum();
+        let now: u64 = self.pids.iter().map(|&p| cpu_ticks(p, self.children)).sum();
         (now.saturating_sub(self.ticks)) as f64 / self.hz / self.since.elapsed().as_secs_f64()
     }
 }
