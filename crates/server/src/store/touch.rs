@@ -150,47 +150,97 @@ async fn flush(
     }
 }
 
+/// Sessions read or updated per statement (each row binds at most four values, well
+/// within both databases' limits on bound parameters).
+const ROWS_PER_STATEMENT: usize = 256;
+
+/// Writes a batch in one transaction with a few statements, whatever its size: the
+/// touched sessions are read in one query (for the sampling decision and the device
+/// snapshot), the sampled activity entries inserted (one an hour per session at most),
+/// and every session updated by one multi-row UPDATE. Statement by statement, 300
+/// sessions cost 600 round trips, and a device list waiting on the flush waited for them.
 async fn write(pool: &AnyPool, backend: Backend, batch: &[Pending]) -> Result<()> {
     let mut tx = match backend {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => pool.begin().await?,
     };
-    for p in batch {
-        let row: Option<SessionRow> = sqlx::query_as(&format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE id = $1 AND revoked_at IS NULL"
-        ))
-        .bind(p.first.session_id.to_string())
-        .fetch_optional(&mut *tx)
-        .await?;
-        let Some(row) = row else { continue };
-        let session = Session::try_from(row)?;
-        if session.last_seen_at <= p.first.sample_before {
-            activity::insert(
-                &mut tx,
-                ActivityRecord {
-                    user_id: p.first.user_id,
-                    at: p.first.at,
-                    kind: ActivityKind::Refreshed,
-                    session_id: Some(session.id),
-                    device: Some(&session.device),
-                    ip: p.first.ip.as_deref(),
-                    by_session_id: None,
-                    reason: None,
-                },
-            )
-            .await?;
+    for chunk in batch.chunks(ROWS_PER_STATEMENT) {
+        let ids = (1..=chunk.len())
+            .map(|n| format!("${n}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE revoked_at IS NULL AND id IN ({ids})"
+        );
+        let mut select = sqlx::query_as::<_, SessionRow>(&sql);
+        for p in chunk {
+            select = select.bind(p.first.session_id.to_string());
         }
-        sqlx::query(
-            "UPDATE sessions SET last_seen_at = $1, last_ip = $2, \
-             idle_expires_at = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END \
-             WHERE id = $4 AND revoked_at IS NULL AND last_seen_at <= $1",
-        )
-        .bind(p.last.at.0)
-        .bind(p.last.ip.as_deref())
-        .bind(p.last.idle_until.0)
-        .bind(p.last.session_id.to_string())
-        .execute(&mut *tx)
-        .await?;
+        let live: HashMap<SessionId, Session> = select
+            .fetch_all(&mut *tx)
+            .await?
+            .into_iter()
+            .map(|row| Session::try_from(row).map(|s| (s.id, s)))
+            .collect::<Result<_>>()?;
+        let mut touched = Vec::with_capacity(chunk.len());
+        for p in chunk {
+            let Some(session) = live.get(&p.first.session_id) else {
+                continue;
+            };
+            if session.last_seen_at <= p.first.sample_before {
+                activity::insert(
+                    &mut tx,
+                    ActivityRecord {
+                        user_id: p.first.user_id,
+                        at: p.first.at,
+                        kind: ActivityKind::Refreshed,
+                        session_id: Some(session.id),
+                        device: Some(&session.device),
+                        ip: p.first.ip.as_deref(),
+                        by_session_id: None,
+                        reason: None,
+                    },
+                )
+                .await?;
+            }
+            touched.push(&p.last);
+        }
+        if touched.is_empty() {
+            continue;
+        }
+        // A VALUES list's columns are column1, column2, … on both databases;
+        // PostgreSQL wants the bound parameters' types.
+        let values = (0..touched.len())
+            .map(|n| {
+                let b = n * 4;
+                match backend {
+                    Backend::Sqlite => format!("(${}, ${}, ${}, ${})", b + 1, b + 2, b + 3, b + 4),
+                    Backend::Postgres => format!(
+                        "(${}::text, ${}::bigint, ${}::text, ${}::bigint)",
+                        b + 1,
+                        b + 2,
+                        b + 3,
+                        b + 4
+                    ),
+                }
+            })
+            .collect::<Vec<_>>()
+            .join(", ");
+        let sql = format!(
+            "UPDATE sessions SET last_seen_at = v.column2, last_ip = v.column3, \
+             idle_expires_at = CASE WHEN v.column4 < sessions.expires_at THEN v.column4 ELSE sessions.expires_at END \
+             FROM (VALUES {values}) AS v \
+             WHERE sessions.id = v.column1 AND sessions.revoked_at IS NULL AND sessions.last_seen_at <= v.column2"
+        );
+        let mut update = sqlx::query(&sql);
+        for t in touched {
+            update = update
+                .bind(t.session_id.to_string())
+                .bind(t.at.0)
+                .bind(t.ip.as_deref())
+                .bind(t.idle_until.0);
+        }
+        update.execute(&mut *tx).await?;
     }
     tx.commit().await?;
     Ok(())
