@@ -49,10 +49,7 @@ impl Flags {
     }
 
     /// A comma-separated list, e.g. `--rates 1,3,10`.
-    pub fn list<T: std::str::FromStr>(&self, name: &str, default: &[T]) -> Vec<T>
-    where
-        T: Clone,
-    {
+    pub fn list<T: std::str::FromStr + Clone>(&self, name: &str, default: &[T]) -> Vec<T> {
         match self.0.iter().position(|a| a == name) {
             Some(i) => self.0[i + 1]
                 .split(',')
