@@ -640,6 +640,9 @@ async fn main() {
         urls: instances.iter().map(|s| s.url().to_owned()).collect(),
         http: reqwest::Client::builder()
             .pool_max_idle_per_host(4096)
+            // The server closes a connection idle for 10 s (its request-head timeout);
+            // a pooled connection reused at that moment fails. Clients let go first.
+            .pool_idle_timeout(Duration::from_secs(5))
             .http1_only()
             .build()
             .unwrap(),
