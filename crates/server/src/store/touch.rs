@@ -52,6 +52,7 @@ pub(super) type ToucherQueue = mpsc::Sender<Request>;
 
 /// Per session: the earliest touch (whose moment and address a sampled activity entry
 /// gets) and the latest (what the session shows).
+#[derive(Clone)]
 struct Pending {
     first: Touch,
     last: Touch,
@@ -139,10 +140,34 @@ async fn flush(
     waiting: &mut Vec<oneshot::Sender<()>>,
 ) {
     if !pending.is_empty() {
-        let batch: Vec<Pending> = pending.drain().map(|(_, p)| p).collect();
-        if let Err(e) = write(pool, backend, &batch).await {
-            // The tokens are committed; only "last seen" is lost. Say so and go on.
-            tracing::warn!(error = %e, sessions = batch.len(), "touching sessions after their refreshes failed");
+        let mut batch: Vec<Pending> = pending.drain().map(|(_, p)| p).collect();
+        let mut tries = 0;
+        loop {
+            match write(pool, backend, &batch).await {
+                Ok(held) if held.is_empty() => break,
+                // Sessions whose rows another transaction holds (a revocation, a
+                // rename) were passed over; they are tried again in a transaction of
+                // their own once it has committed, and past that wait for the next flush.
+                Ok(held) if tries < RETRIES => {
+                    tries += 1;
+                    batch = held;
+                    tokio::time::sleep(RETRY_AFTER).await;
+                }
+                Ok(held) => {
+                    for p in held {
+                        pending
+                            .entry(p.first.session_id)
+                            .and_modify(|later| later.first = p.first.clone())
+                            .or_insert(p);
+                    }
+                    break;
+                }
+                Err(e) => {
+                    // The tokens are committed; only "last seen" is lost. Say so and go on.
+                    tracing::warn!(error = %e, sessions = batch.len(), "touching sessions after their refreshes failed");
+                    break;
+                }
+            }
         }
     }
     for done in waiting.drain(..) {
@@ -154,23 +179,41 @@ async fn flush(
 /// within both databases' limits on bound parameters).
 const ROWS_PER_STATEMENT: usize = 256;
 
+/// How often sessions whose rows another transaction held are tried again within one
+/// flush, and how long apart: a revocation or a rename holds its rows for milliseconds.
+const RETRIES: usize = 20;
+const RETRY_AFTER: Duration = Duration::from_millis(5);
+
 /// Writes a batch in one transaction with a few statements, whatever its size: the
 /// touched sessions are read in one query (for the sampling decision and the device
 /// snapshot), the sampled activity entries inserted (one an hour per session at most),
 /// and every session updated by one multi-row UPDATE. Statement by statement, 300
 /// sessions cost 600 round trips, and a device list waiting on the flush waited for them.
-async fn write(pool: &AnyPool, backend: Backend, batch: &[Pending]) -> Result<()> {
+///
+/// On PostgreSQL the read locks the rows it will update and passes over those another
+/// transaction holds (`SKIP LOCKED`), which are returned to be tried again: the toucher
+/// never waits for a row, so it can never be one side of a deadlock. Waiting, it was:
+/// a revocation locks its sessions one by one while the toucher held some of them and
+/// waited for another, and PostgreSQL broke the cycle only after its one-second
+/// `deadlock_timeout`, with every feed writer queued behind the revocation meanwhile.
+async fn write(pool: &AnyPool, backend: Backend, batch: &[Pending]) -> Result<Vec<Pending>> {
     let mut tx = match backend {
         Backend::Sqlite => pool.begin_with("BEGIN IMMEDIATE").await?,
         Backend::Postgres => pool.begin().await?,
     };
+    let mut held = Vec::new();
     for chunk in batch.chunks(ROWS_PER_STATEMENT) {
         let ids = (1..=chunk.len())
             .map(|n| format!("${n}"))
             .collect::<Vec<_>>()
             .join(", ");
+        // The lock an UPDATE takes, so foreign-key checks of others still pass.
+        let lock = match backend {
+            Backend::Sqlite => "",
+            Backend::Postgres => " FOR NO KEY UPDATE SKIP LOCKED",
+        };
         let sql = format!(
-            "SELECT {SESSION_COLUMNS} FROM sessions WHERE revoked_at IS NULL AND id IN ({ids})"
+            "SELECT {SESSION_COLUMNS} FROM sessions WHERE revoked_at IS NULL AND id IN ({ids}){lock}"
         );
         let mut select = sqlx::query_as::<_, SessionRow>(&sql);
         for p in chunk {
@@ -182,6 +225,9 @@ async fn write(pool: &AnyPool, backend: Backend, batch: &[Pending]) -> Result<()
             .into_iter()
             .map(|row| Session::try_from(row).map(|s| (s.id, s)))
             .collect::<Result<_>>()?;
+        if backend == Backend::Postgres && live.len() < chunk.len() {
+            held.extend(passed_over(&mut tx, chunk, &live).await?);
+        }
         let mut touched = Vec::with_capacity(chunk.len());
         for p in chunk {
             let Some(session) = live.get(&p.first.session_id) else {
@@ -243,7 +289,37 @@ async fn write(pool: &AnyPool, backend: Backend, batch: &[Pending]) -> Result<()
         update.execute(&mut *tx).await?;
     }
     tx.commit().await?;
-    Ok(())
+    Ok(held)
+}
+
+/// Of the sessions the locking read did not return, those still live: passed over
+/// because another transaction holds their rows (the others were revoked or are gone,
+/// and need no touch). A plain read does not wait for row locks.
+async fn passed_over(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    chunk: &[Pending],
+    returned: &HashMap<SessionId, Session>,
+) -> Result<Vec<Pending>> {
+    let missing: Vec<&Pending> = chunk
+        .iter()
+        .filter(|p| !returned.contains_key(&p.first.session_id))
+        .collect();
+    let ids = (1..=missing.len())
+        .map(|n| format!("${n}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let sql = format!("SELECT id FROM sessions WHERE revoked_at IS NULL AND id IN ({ids})");
+    let mut select = sqlx::query_scalar::<_, String>(&sql);
+    for p in &missing {
+        select = select.bind(p.first.session_id.to_string());
+    }
+    let live: std::collections::HashSet<String> =
+        select.fetch_all(&mut **tx).await?.into_iter().collect();
+    Ok(missing
+        .into_iter()
+        .filter(|p| live.contains(&p.first.session_id.to_string()))
+        .cloned()
+        .collect())
 }
 
 impl Store {
