@@ -811,4 +811,17 @@ async fn main() {
     }
     println!();
     println!("errors over the whole run: {total_errors}");
+    // What the instances said about the run (they log at info): warnings and errors are
+    // where a stall's cause shows, e.g. a transaction chosen as a deadlock's victim.
+    for (k, server) in instances.iter().enumerate() {
+        let logs = server.logs();
+        let bad: Vec<&str> = logs
+            .lines()
+            .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+            .collect();
+        println!("instance {k}: {} warning or error lines", bad.len());
+        for l in bad.iter().take(5) {
+            println!("  {l}");
+        }
+    }
 }
