@@ -29,7 +29,7 @@ pub const POSTGRES_POLL: Duration = Duration::from_secs(2);
 const PAGE: i64 = 5_000;
 /// Events a slow device stream may fall behind before it is closed (it resumes with
 /// `Last-Event-ID`).
-const DEVICE_CHANNEL: usize = 256;
+const DEVICE_CHANNEL: usize = 32;
 /// Revocations a slow resource-server stream may fall behind before it is closed.
 const REVOCATION_CHANNEL: usize = 4096;
 

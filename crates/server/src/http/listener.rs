@@ -177,7 +177,11 @@ pub async fn serve(
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
-        .keep_alive(true);
+        .keep_alive(true)
+        // Responses are small, so copying a body into the one write buffer costs
+        // nothing measurable, while the vectored writes' queue would stay allocated
+        // for the life of every event stream (~0.3 KiB each).
+        .writev(false);
     loop {
         // Take a slot before accepting: at the cap, connections wait in the backlog.
         let permit = tokio::select! {
@@ -214,43 +218,40 @@ pub async fn serve(
         let open = crate::metrics::OpenConnection::open();
         let http = http.clone();
         let watcher = graceful.watcher();
-        // The certificate current now: a reload is seen by the next connection.
-        let acceptor = tls.as_ref().map(|t| t.acceptor());
-        tokio::spawn(async move {
-            let _open = open;
-            let result = match acceptor {
-                None => {
-                    watcher
-                        .watch(http.serve_connection(TokioIo::new(stream), service))
-                        .await
-                }
-                // The handshake runs here, not in the accept loop, and is timed out like
-                // a request head, so a silent client holds only its own slot.
-                Some(acceptor) => {
+        // One task type per transport: a task is allocated at its future's size, and a
+        // plain connection's future is a fraction of one that also holds a TLS session
+        // and its handshake. Every open event stream is such a task, and this is most
+        // of its memory.
+        match tls.as_ref() {
+            None => {
+                let conn = watcher.watch(http.serve_connection(TokioIo::new(stream), service));
+                tokio::spawn(async move {
+                    let _open = open;
+                    ended(conn.await);
+                    drop(permit);
+                });
+            }
+            // The certificate current now: a reload is seen by the next connection.
+            Some(tls) => {
+                let acceptor = tls.acceptor();
+                tokio::spawn(async move {
+                    let _open = open;
+                    // The handshake runs here, not in the accept loop, and is timed out
+                    // like a request head, so a silent client holds only its own slot.
                     match tokio::time::timeout(TLS_HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await
                     {
-                        Ok(Ok(stream)) => {
+                        Ok(Ok(stream)) => ended(
                             watcher
                                 .watch(http.serve_connection(TokioIo::new(stream), service))
-                                .await
-                        }
-                        Ok(Err(e)) => {
-                            tracing::debug!(error = %e, "TLS handshake failed");
-                            Ok(())
-                        }
-                        Err(_) => {
-                            tracing::debug!("TLS handshake timed out");
-                            Ok(())
-                        }
+                                .await,
+                        ),
+                        Ok(Err(e)) => tracing::debug!(error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!("TLS handshake timed out"),
                     }
-                }
-            };
-            // No upgrades: the API has no WebSockets.
-            if let Err(e) = result {
-                tracing::trace!(error = %e, "connection ended with an error");
+                    drop(permit);
+                });
             }
-            drop(permit);
-        });
+        }
     }
     drop(listener);
     tokio::select! {
@@ -258,5 +259,12 @@ pub async fn serve(
         () = tokio::time::sleep(DRAIN_TIMEOUT) => {
             tracing::warn!("some connections did not finish within the drain timeout");
         }
+    }
+}
+
+fn ended(result: Result<(), hyper::Error>) {
+    // No upgrades: the API has no WebSockets.
+    if let Err(e) = result {
+        tracing::trace!(error = %e, "connection ended with an error");
     }
 }

@@ -175,3 +175,95 @@ async fn sqlite_runs_in_wal_mode_with_normal_sync_on_every_connection() {
     }
     store.close().await;
 }
+
+/// A revocation holds its session's row while it locks the next one; the toucher,
+/// flushing a batch with that session, passes over it instead of waiting (waiting, the
+/// two could deadlock, and PostgreSQL took a second to break the cycle). The touch
+/// lands once the row is free.
+#[tokio::test]
+async fn postgres_a_session_row_held_elsewhere_does_not_hold_up_the_touches() {
+    let url = testkit::PgCluster::shared().await.new_database().await;
+    let store = Store::connect(&url).await.unwrap();
+    let now = Millis::now();
+    let user = UserId::new();
+    store
+        .create_account(user, &format!("{user}@example.com"), "x", now)
+        .await
+        .unwrap();
+    let device = Device {
+        name: "Laptop".into(),
+        platform: "linux".into(),
+        os_version: "12".into(),
+        app_version: "1".into(),
+    };
+    let mut sessions = Vec::new();
+    for (n, token) in [b"held", b"free"].into_iter().enumerate() {
+        let sid = SessionId::new();
+        store
+            .create_session(NewSession {
+                id: sid,
+                user_id: user,
+                device: &device,
+                ip: Some("192.0.2.1"),
+                now,
+                idle_expires_at: now.plus(Duration::from_secs(86_400)),
+                expires_at: now.plus(Duration::from_secs(86_400)),
+                refresh_hash: token,
+                event: &Event::SessionCreated(SessionCreated {
+                    session_id: sid,
+                    device: device.clone(),
+                    ip: None,
+                }),
+                event_expires_at: now.plus(HOUR),
+            })
+            .await
+            .unwrap();
+        let next: &[u8] = if n == 0 { b"held-2" } else { b"free-2" };
+        assert!(
+            store
+                .spend_refresh_token(spend(token, next))
+                .await
+                .unwrap()
+                .is_some()
+        );
+        sessions.push(sid);
+    }
+    // Another transaction holds the first session's row, as a revocation would.
+    let mut other = store.write.begin().await.unwrap();
+    sqlx::query("SELECT id FROM sessions WHERE id = $1 FOR NO KEY UPDATE")
+        .bind(sessions[0].to_string())
+        .fetch_one(&mut *other)
+        .await
+        .unwrap();
+    let t = std::time::Instant::now();
+    store.flush_touches().await;
+    assert!(
+        t.elapsed() < Duration::from_millis(900),
+        "the flush waited for the held row: {:?}",
+        t.elapsed()
+    );
+    let last_ip = |sid: SessionId| {
+        let store = &store;
+        async move {
+            sqlx::query_scalar::<_, Option<String>>("SELECT last_ip FROM sessions WHERE id = $1")
+                .bind(sid.to_string())
+                .fetch_one(&store.write)
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(last_ip(sessions[1]).await.as_deref(), Some("192.0.2.2"));
+    assert_eq!(
+        last_ip(sessions[0]).await.as_deref(),
+        Some("192.0.2.1"),
+        "not yet: its row is held"
+    );
+    other.commit().await.unwrap();
+    store.flush_touches().await;
+    assert_eq!(
+        last_ip(sessions[0]).await.as_deref(),
+        Some("192.0.2.2"),
+        "the touch landed once the row was free"
+    );
+    store.close().await;
+}
