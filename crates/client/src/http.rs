@@ -537,6 +537,7 @@ pub(crate) fn transport(
 ) -> Result<Transport, ClientError> {
     let mut builder = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(5))
+        .pool_idle_timeout(proto::CLIENT_POOL_IDLE)
         .redirect(reqwest::redirect::Policy::none())
         .user_agent(concat!("session-client/", env!("CARGO_PKG_VERSION")));
     if let Some(path) = ca_file {

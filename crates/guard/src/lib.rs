@@ -189,7 +189,9 @@ impl Guard {
     /// Reads discovery and the keys, connects to the revocation stream and waits until
     /// it has caught up (at most `max_feed_silence`).
     pub async fn start(config: GuardConfig) -> Result<Guard, GuardError> {
-        let mut http = reqwest::Client::builder().connect_timeout(Duration::from_secs(5));
+        let mut http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .pool_idle_timeout(proto::CLIENT_POOL_IDLE);
         if let Some(path) = &config.ca_file {
             let bad = |reason: String| GuardError::CaFile {
                 path: path.display().to_string(),

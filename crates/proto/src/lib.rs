@@ -23,6 +23,15 @@ pub mod tokens;
 pub use ids::{IdParseError, Jti, SessionId, UserId};
 pub use secret::{AccessToken, Password, RefreshToken, SecretText};
 
+/// How long the server keeps an idle kept-alive connection: a request head must
+/// arrive within this of the previous answer (docs/API.md, *Connections*).
+pub const SERVER_IDLE_LIMIT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long a client keeps an idle pooled connection: well inside
+/// [`SERVER_IDLE_LIMIT`], so a request is never written into a connection the server
+/// is closing that moment (seen as "connection reset" on a loaded machine).
+pub const CLIENT_POOL_IDLE: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Times on the wire are RFC 3339 in UTC.
 pub type Timestamp = chrono::DateTime<chrono::Utc>;
 

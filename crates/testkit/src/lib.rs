@@ -199,7 +199,7 @@ impl TestServer {
             .clone()
             .or_else(|| std::env::var("SERVER_LOG").ok())
             .unwrap_or_else(|| "debug".into());
-        let mut http = reqwest::Client::builder();
+        let mut http = reqwest::Client::builder().pool_idle_timeout(proto::CLIENT_POOL_IDLE);
         if let Some(pem) = &opts.ca_pem {
             http = http.add_root_certificate(
                 reqwest::Certificate::from_pem(pem.as_bytes()).expect("the test CA"),

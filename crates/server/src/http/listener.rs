@@ -33,7 +33,7 @@ use tower::ServiceExt as _;
 
 /// A request head must arrive whole within this (also the idle limit between requests
 /// on a kept-alive connection).
-pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+pub const HEADER_READ_TIMEOUT: Duration = proto::SERVER_IDLE_LIMIT;
 /// How long shutdown waits for connections to finish.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
 /// File descriptors kept for everything that is not a client connection (the
