@@ -577,18 +577,9 @@ fn the_notification_names_the_device_and_the_time() {
 
 /// What an authenticator app computes from the key the app shows: the code of now.
 fn authenticator_code(secret: &str) -> String {
-    let totp = totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap();
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    totp.generate(now).to_string()
+    testkit::authenticator(secret)
+        .generate(testkit::unix_now())
+        .to_string()
 }
 
 #[tokio::test(flavor = "multi_thread")]

@@ -18,24 +18,9 @@ pub mod memory;
 pub use driver::Driver;
 
 /// The person's authenticator app: the two-step code for `at` (seconds since the
-/// epoch), computed from the key the app or the page showed, as an authenticator app
-/// does (RFC 6238: SHA-1, 6 digits, 30 s).
+/// epoch), computed from the key the app or the page showed.
 pub fn authenticator_code(secret: &str, at: u64) -> String {
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap()
-        .generate(at)
-        .to_string()
+    testkit::authenticator(secret).generate(at).to_string()
 }
 
-/// Seconds since the epoch, as the authenticator's clock reads them.
-pub fn unix_now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
+pub use testkit::unix_now;

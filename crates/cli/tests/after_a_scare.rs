@@ -11,35 +11,19 @@ mod support;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::process::{Child, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use proto::SessionId;
 use serde_json::{Value, json};
 use support::*;
-use testkit::TestServer;
 use testkit::keychain::require_secret_service;
+use testkit::{TestServer, authenticator, unix_now};
 
 const NEW_PW: &str = "a brand new passphrase";
 
-/// The authenticator app of the test: codes from the secret the server gave.
-fn authenticator(secret: &str) -> totp_rs::Totp {
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap()
-}
-
 /// The app's code `steps_ahead` steps of 30 s from now.
 fn code(app: &totp_rs::Totp, steps_ahead: u64) -> String {
-    let now = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs();
-    app.generate(now + 30 * steps_ahead).to_string()
+    app.generate(unix_now() + 30 * steps_ahead).to_string()
 }
 
 /// Another device of the account, over plain HTTP.

@@ -8,14 +8,14 @@
 
 mod support;
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use client::{ClientError, ClientEvent, Session, TwoStepAnswer};
 use proto::Password;
 use proto::events::Event;
 use proto::sessions::{RevocationReason, SessionInfo};
 use support::*;
-use testkit::{Options as ServerOptions, TestServer};
+use testkit::{Options as ServerOptions, TestServer, authenticator, unix_now};
 
 const PW: &str = "correct horse battery staple";
 const NEW_PW: &str = "a brand new passphrase";
@@ -197,28 +197,9 @@ async fn a_wrong_or_weak_password_is_refused_in_words_and_the_others_can_stay() 
 
 // ----- two-step sign-in -------------------------------------------------------------
 
-/// The authenticator app of the test: codes from the secret the server gave.
-fn authenticator(secret: &str) -> totp_rs::Totp {
-    totp_rs::Builder::new()
-        .with_algorithm(totp_rs::Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap()
-}
-
 /// The app's code at `at` (seconds since the epoch), as a person reads it.
 fn code_at(app: &totp_rs::Totp, at: u64) -> String {
     app.generate(at).to_string()
-}
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
 }
 
 /// Two-step sign-in from enrolment to sign-in: not on until the first code; then a
@@ -253,7 +234,10 @@ async fn with_two_step_on_a_sign_in_asks_for_a_code_before_anything_is_stored() 
     let err = d.two_step_confirm("000000").await.unwrap_err();
     assert!(matches!(err, ClientError::InvalidCode), "{err:?}");
     assert!(!d.account_info().await.unwrap().two_step, "not on yet");
-    let recovery = d.two_step_confirm(&code_at(&app, now())).await.unwrap();
+    let recovery = d
+        .two_step_confirm(&code_at(&app, unix_now()))
+        .await
+        .unwrap();
     assert_eq!(recovery.len(), 10);
     let info = d.account_info().await.unwrap();
     assert!(info.two_step);
@@ -296,7 +280,10 @@ async fn with_two_step_on_a_sign_in_asks_for_a_code_before_anything_is_stored() 
     // The current step was spent confirming: the app's next code.
     let l = laptop
         .manager
-        .sign_in_second_step(&challenge, &TwoStepAnswer::code(&code_at(&app, now() + 30)))
+        .sign_in_second_step(
+            &challenge,
+            &TwoStepAnswer::code(&code_at(&app, unix_now() + 30)),
+        )
         .await
         .unwrap();
     assert_eq!(l.device_name(), "quinn-laptop");

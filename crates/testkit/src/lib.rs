@@ -13,11 +13,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)] // test support: failing loudly is the point
 
+mod authenticator;
 mod binary;
 pub mod keychain;
 mod logs;
 mod postgres;
 pub mod tls;
+
+pub use authenticator::{authenticator, unix_now};
 
 use std::io::{BufRead as _, BufReader};
 use std::path::{Path, PathBuf};

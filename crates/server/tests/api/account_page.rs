@@ -268,21 +268,12 @@ async fn a_browser_signs_in_with_two_step_without_seeing_the_challenge(backend: 
         .unwrap();
     let secret = enrol["secret"].as_str().unwrap();
     ctx.remember(secret);
-    let app = totp_rs::Builder::new()
-        .with_secret(totp_rs::Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap();
-    let now = || {
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .unwrap()
-            .as_secs()
-    };
+    let app = testkit::authenticator(secret);
     let r = ctx
         .http
         .post(ctx.url("/v1/account/two-step/confirm"))
         .bearer_auth(me.access())
-        .json(&json!({"code": app.generate(now()).to_string()}))
+        .json(&json!({"code": app.generate(testkit::unix_now()).to_string()}))
         .send()
         .await
         .unwrap();
@@ -313,7 +304,7 @@ async fn a_browser_signs_in_with_two_step_without_seeing_the_challenge(backend: 
     let r = browser
         .post(
             "/account/api/sign-in/two-step",
-            &json!({"code": app.generate(now() + 30).to_string()}),
+            &json!({"code": app.generate(testkit::unix_now() + 30).to_string()}),
         )
         .await;
     assert_eq!(r.status(), 200);

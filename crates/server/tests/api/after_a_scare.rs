@@ -5,8 +5,7 @@
 use std::time::Duration;
 
 use serde_json::{Value, json};
-use testkit::Options;
-use totp_rs::{Algorithm, Builder, Secret};
+use testkit::{Options, authenticator, unix_now};
 
 use crate::helpers::*;
 
@@ -143,25 +142,6 @@ async fn a_wrong_current_password_is_refused_and_counted_like_a_sign_in(backend:
     assert_eq!(error_code(r, 429).await, "too_many_attempts");
 }
 
-/// The authenticator app of the test: codes from the secret the server gave.
-fn authenticator(secret: &str) -> totp_rs::Totp {
-    Builder::new()
-        .with_algorithm(Algorithm::SHA1)
-        .with_digits(6)
-        .with_skew(1)
-        .with_step_duration(30)
-        .with_secret(Secret::try_from_base32(secret).unwrap())
-        .build()
-        .unwrap()
-}
-
-fn now() -> u64 {
-    std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
 /// Turns two-step sign-in on for `d`'s account; returns the authenticator and the
 /// recovery codes. The confirming code spends the current step.
 async fn enable_two_step(ctx: &Ctx, d: &Device) -> (totp_rs::Totp, Vec<String>) {
@@ -199,7 +179,7 @@ async fn enable_two_step(ctx: &Ctx, d: &Device) -> (totp_rs::Totp, Vec<String>) 
         )
         .await;
     assert_eq!(error_code(r, 422).await, "invalid_code");
-    let code = app.generate(now()).to_string();
+    let code = app.generate(unix_now()).to_string();
     let r = ctx
         .post_bearer(d, "/v1/account/two-step/confirm", &json!({"code": code}))
         .await;
@@ -261,7 +241,7 @@ async fn with_two_step_on_a_sign_in_needs_a_code_once(backend: Backend) {
     // The right one gets a challenge; the next step's code completes it (the current
     // step was spent confirming).
     let challenge = ctx.challenge(&email).await;
-    let code = app.generate(now() + 30).to_string();
+    let code = app.generate(unix_now() + 30).to_string();
     let r = ctx
         .second_step(&json!({"challenge": challenge, "code": code}))
         .await;
