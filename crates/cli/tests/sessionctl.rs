@@ -678,19 +678,7 @@ fn login_with(m: &Machine, server: &str, email: &str, env: &[(&str, &str)]) -> O
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(format!("{PW}\n").as_bytes())
-        .unwrap();
-    child.wait_with_output().unwrap()
+    with_input(cmd, &format!("{PW}\n"))
 }
 
 /// A server whose certificate comes from the company's own CA: sessionctl says how to

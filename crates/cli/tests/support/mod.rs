@@ -61,48 +61,40 @@ impl Machine {
     /// Runs `args` with `input` on standard input (the lines `--password-stdin` and
     /// `--totp-stdin` read).
     pub fn run_with_input(&self, server: &str, args: &[&str], input: &str) -> Output {
-        let mut child = self
-            .cmd(server, args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(input.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        with_input(self.cmd(server, args), input)
     }
 
     pub fn login(&self, server: &str, email: &str, device: &str) -> Output {
-        let mut child = self
-            .cmd(
-                server,
-                &[
-                    "login",
-                    "--email",
-                    email,
-                    "--device-name",
-                    device,
-                    "--password-stdin",
-                ],
-            )
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(format!("{PW}\n").as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
+        self.run_with_input(
+            server,
+            &[
+                "login",
+                "--email",
+                email,
+                "--device-name",
+                device,
+                "--password-stdin",
+            ],
+            &format!("{PW}\n"),
+        )
     }
+}
+
+/// Runs `cmd` with `input` on its standard input, to the end.
+pub fn with_input(mut cmd: Command, input: &str) -> Output {
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
 }
 
 pub fn stdout(o: &Output) -> String {
