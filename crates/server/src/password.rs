@@ -82,7 +82,7 @@ impl Hasher {
     /// A place in line for one hash or check, or `Busy` when the line is full. Taken
     /// before any other work of a sign-in (its database lookup included), so a flood is
     /// turned away at the cost of an atomic increment.
-    pub fn admit(&self) -> Result<Admission, HashError> {
+    fn admit(&self) -> Result<Admission, HashError> {
         let before = self.waiting.fetch_add(1, Ordering::AcqRel);
         if before >= self.max_waiting {
             self.waiting.fetch_sub(1, Ordering::AcqRel);

@@ -450,6 +450,20 @@ async fn the_page_lists_signed_out_devices_worded_as_the_app_words_them(backend:
         );
     }
 
+    // A clock no place on Earth uses is taken as the nearest that exists; a time zone
+    // that is not a number is refused, quoting nothing of it.
+    let r = browser
+        .get("/account/api/signed-out?offset_minutes=2147483647")
+        .await;
+    assert_eq!(r.status(), 200);
+    let r = browser
+        .get("/account/api/signed-out?offset_minutes=%E2%80%AEsoon")
+        .await;
+    let status = r.status();
+    let text = r.text().await.unwrap();
+    assert_eq!(status, 400, "{text}");
+    assert!(!text.contains("soon"), "{text}");
+
     // The Origin rule is as it was: a read needs none (above), a change from another
     // origin is still refused, and changed nothing.
     let r = browser
