@@ -22,8 +22,8 @@ fn spend<'a>(presented: &'a [u8], successor: &'a [u8]) -> Spend<'a> {
     }
 }
 
-async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
-    let now = Millis::now();
+/// A new account, and the laptop it is about to sign in.
+async fn account_with_a_laptop(store: &Store, now: Millis) -> (UserId, Device) {
     let user = UserId::new();
     store
         .create_account(user, &format!("{user}@example.com"), "x", now)
@@ -35,6 +35,12 @@ async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
         os_version: "12".into(),
         app_version: "1".into(),
     };
+    (user, device)
+}
+
+async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
+    let now = Millis::now();
+    let (user, device) = account_with_a_laptop(&store, now).await;
     let sid = SessionId::new();
     let created = Event::SessionCreated(SessionCreated {
         session_id: sid,
@@ -185,17 +191,7 @@ async fn postgres_a_session_row_held_elsewhere_does_not_hold_up_the_touches() {
     let url = testkit::PgCluster::shared().await.new_database().await;
     let store = Store::connect(&url).await.unwrap();
     let now = Millis::now();
-    let user = UserId::new();
-    store
-        .create_account(user, &format!("{user}@example.com"), "x", now)
-        .await
-        .unwrap();
-    let device = Device {
-        name: "Laptop".into(),
-        platform: "linux".into(),
-        os_version: "12".into(),
-        app_version: "1".into(),
-    };
+    let (user, device) = account_with_a_laptop(&store, now).await;
     let mut sessions = Vec::new();
     for (n, token) in [b"held", b"free"].into_iter().enumerate() {
         let sid = SessionId::new();
