@@ -267,7 +267,10 @@ async fn signing_out_the_old_tablet_ends_it_on_the_server() {
     let others = account_with_three_devices(&server).await;
     let tablet = others[2].1.session_id;
     let app = App::start(Some(server.url()));
+    // The event stream is up before the tablet is signed out, so its event is heard.
+    let online = app.next_event("state-changed");
     app.sign_in(&server).await;
+    wait_for(&online, "online", |s| s["online"] == true).await;
     let changed = app.next_event("devices-changed");
 
     let answer = app
@@ -757,8 +760,9 @@ async fn a_new_sign_in_is_told_and_a_signed_out_device_shows_its_wipe_receipt() 
     let others = account_with_three_devices(&server).await;
     let (_, tablet) = &others[2];
     let app = App::start(Some(server.url()));
-    app.sign_in(&server).await;
+    // Listened for before signing in: the stream may be up before `sign_in` returns.
     let online = app.next_event("state-changed");
+    app.sign_in(&server).await;
     wait_for(&online, "online", |s| s["online"] == true).await;
 
     // Another device signs in: the UI hears it in proto::notice's words.
