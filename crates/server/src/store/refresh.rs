@@ -7,7 +7,7 @@
 //! batched (`touch.rs`). Spends are committed in groups, and each caller hears back only
 //! after its group's commit:
 //! - SQLite, whose single writer is the bottleneck: one task takes every spend waiting
-//!   and runs them in one transaction;
+//!   and runs them as one statement (one transaction, one command to the writer);
 //! - PostgreSQL, where each commit waits for its WAL flush: a few tasks each take the
 //!   spends waiting and run them as *one* multi-row UPDATE, so a thousand refreshes a
 //!   second cost tens of commits, not a thousand.
@@ -82,13 +82,7 @@ impl Store {
     /// Spends a live token of a live session, storing its successor. `None` if the token
     /// is unknown, already spent, or its session has ended.
     pub async fn spend_refresh_token(&self, s: Spend<'_>) -> Result<Option<Spent>> {
-        let job = SpendJob {
-            now: s.now.0,
-            successor_hash: s.successor_hash.to_vec(),
-            successor_sealed: s.successor_sealed.to_vec(),
-            presented_hash: s.presented_hash.to_vec(),
-            ip: s.ip.map(str::to_owned),
-        };
+        let job = SpendJob::from(&s);
         let spent = match &self.spender {
             Some(queue) => {
                 let (reply, answer) = oneshot::channel();
@@ -166,6 +160,18 @@ const MAX_SPEND_BATCH: usize = 128;
 /// PostgreSQL: batches in flight at once (each on its own connection), so one batch's
 /// round trip and commit overlap the next.
 const PG_SPENDERS: usize = 4;
+
+impl From<&Spend<'_>> for SpendJob {
+    fn from(s: &Spend<'_>) -> Self {
+        SpendJob {
+            now: s.now.0,
+            successor_hash: s.successor_hash.to_vec(),
+            successor_sealed: s.successor_sealed.to_vec(),
+            presented_hash: s.presented_hash.to_vec(),
+            ip: s.ip.map(str::to_owned),
+        }
+    }
+}
 
 impl SpendJob {
     /// The one statement of a rotation (the trigger does the rest). Returns (session id,
@@ -274,49 +280,36 @@ async fn answer(
     }
 }
 
-/// One multi-row UPDATE for a whole batch (autocommit: one commit). The same token twice
-/// in a batch (racing requests) is spent once, by its first occurrence; the others find
-/// it spent afterwards, as if they had come a moment later.
-async fn spend_pg_batch(
-    pool: &AnyPool,
-    batch: &[(SpendJob, SpendReply)],
-) -> Result<Vec<Option<(String, String)>>, sqlx::Error> {
-    let rows: Vec<usize> = {
-        let mut seen = std::collections::HashSet::new();
-        batch
-            .iter()
-            .enumerate()
-            .filter(|(_, (job, _))| seen.insert(job.presented_hash.as_slice()))
-            .map(|(i, _)| i)
-            .collect()
-    };
-    let mut values = String::new();
-    for (n, _) in rows.iter().enumerate() {
-        let b = n * 6;
-        if n > 0 {
-            values.push_str(", ");
-        }
-        values.push_str(&format!(
-            "(${}::bigint, ${}::bytea, ${}::bytea, ${}::bytea, ${}::text, ${}::bigint)",
-            b + 1,
-            b + 2,
-            b + 3,
-            b + 4,
-            b + 5,
-            b + 6
-        ));
-    }
-    let sql = format!(
-        "UPDATE refresh_tokens AS t SET spent_at = v.now, successor_hash = v.successor_hash, \
-         successor_sealed = v.sealed, spent_ip = v.ip \
-         FROM (VALUES {values}) AS v(now, successor_hash, sealed, presented, ip, idx) \
-         WHERE t.hash = v.presented AND t.spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
-           WHERE s.id = t.session_id AND s.revoked_at IS NULL \
-           AND s.expires_at > v.now AND s.idle_expires_at > v.now) \
-         RETURNING v.idx, t.session_id, (SELECT s.user_id FROM sessions s WHERE s.id = t.session_id)"
-    );
-    let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
-    for &i in &rows {
+/// The index of the first occurrence of each token in a batch: the same token twice in
+/// a batch (racing requests) is spent once, by its first occurrence; the others find it
+/// spent afterwards, as if they had come a moment later.
+fn first_occurrences(batch: &[(SpendJob, SpendReply)]) -> Vec<usize> {
+    let mut seen = std::collections::HashSet::new();
+    batch
+        .iter()
+        .enumerate()
+        .filter(|(_, (job, _))| seen.insert(job.presented_hash.as_slice()))
+        .map(|(i, _)| i)
+        .collect()
+}
+
+/// `VALUES` rows for `rows` spends: `row(first)` writes one row's six placeholders
+/// (now, successor hash, sealed successor, presented hash, address, batch index),
+/// numbered from `first`.
+fn values_rows(rows: usize, row: impl Fn(usize) -> String) -> String {
+    (0..rows)
+        .map(|n| row(n * 6 + 1))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Binds the spends `rows` (indices into `batch`) in the order `values_rows` numbers them.
+fn bind_rows<'q, O>(
+    mut query: sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>>,
+    batch: &'q [(SpendJob, SpendReply)],
+    rows: &[usize],
+) -> sqlx::query::QueryAs<'q, sqlx::Any, O, sqlx::any::AnyArguments<'q>> {
+    for &i in rows {
         let job = &batch[i].0;
         query = query
             .bind(job.now)
@@ -326,19 +319,53 @@ async fn spend_pg_batch(
             .bind(job.ip.as_deref())
             .bind(i as i64);
     }
-    let spent = query.fetch_all(pool).await?;
-    let mut out = vec![None; batch.len()];
+    query
+}
+
+/// Puts each spent row (batch index, session id, user id) at its place in the batch.
+fn by_index(spent: Vec<(i64, String, String)>, len: usize) -> Vec<Option<(String, String)>> {
+    let mut out = vec![None; len];
     for (idx, sid, user) in spent {
         if let Some(slot) = usize::try_from(idx).ok().and_then(|i| out.get_mut(i)) {
             *slot = Some((sid, user));
         }
     }
-    Ok(out)
+    out
+}
+
+/// One multi-row UPDATE for a whole batch (autocommit: one commit).
+async fn spend_pg_batch(
+    pool: &AnyPool,
+    batch: &[(SpendJob, SpendReply)],
+) -> Result<Vec<Option<(String, String)>>, sqlx::Error> {
+    let rows = first_occurrences(batch);
+    let values = values_rows(rows.len(), |b| {
+        format!(
+            "(${}::bigint, ${}::bytea, ${}::bytea, ${}::bytea, ${}::text, ${}::bigint)",
+            b,
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        )
+    });
+    let sql = format!(
+        "UPDATE refresh_tokens AS t SET spent_at = v.now, successor_hash = v.successor_hash, \
+         successor_sealed = v.sealed, spent_ip = v.ip \
+         FROM (VALUES {values}) AS v(now, successor_hash, sealed, presented, ip, idx) \
+         WHERE t.hash = v.presented AND t.spent_at IS NULL AND EXISTS (SELECT 1 FROM sessions s \
+           WHERE s.id = t.session_id AND s.revoked_at IS NULL \
+           AND s.expires_at > v.now AND s.idle_expires_at > v.now) \
+         RETURNING v.idx, t.session_id, (SELECT s.user_id FROM sessions s WHERE s.id = t.session_id)"
+    );
+    let query = bind_rows(sqlx::query_as(&sql), batch, &rows);
+    Ok(by_index(query.fetch_all(pool).await?, batch.len()))
 }
 
 /// SQLite has one writer. Under load, handing its connection from request to request
 /// costs more than the statements themselves, so one task takes every spend waiting and
-/// commits them in one transaction. Each caller hears back only after that commit.
+/// commits them in one statement. Each caller hears back only after that commit.
 async fn batch_spender(
     pool: AnyPool,
     mut jobs: mpsc::Receiver<(SpendJob, SpendReply)>,
@@ -350,19 +377,76 @@ async fn batch_spender(
     }
 }
 
+/// A whole batch as one statement, so the writer connection is handed one command a
+/// batch instead of one per spend plus BEGIN and COMMIT (each a round trip to sqlx's
+/// SQLite thread). Not `UPDATE … FROM (VALUES …)` as on PostgreSQL: SQLite plans that
+/// join as a scan of `refresh_tokens`; `hash IN (SELECT presented FROM v)` is a lookup
+/// by the primary key per spend, and the per-row values come from `v` by the same key.
+/// One statement is one transaction (autocommit).
 async fn spend_batch(
     pool: &AnyPool,
     batch: &[(SpendJob, SpendReply)],
 ) -> Result<Vec<Option<(String, String)>>, sqlx::Error> {
     if let [(job, _)] = batch {
-        // Alone: no transaction needed around one statement.
         return Ok(vec![job.run(pool).await?]);
     }
-    let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
-    let mut out = Vec::with_capacity(batch.len());
-    for (job, _) in batch {
-        out.push(job.run(&mut *tx).await?);
+    let rows = first_occurrences(batch);
+    let values = values_rows(rows.len(), |b| {
+        format!(
+            "(${}, ${}, ${}, ${}, ${}, ${})",
+            b,
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5
+        )
+    });
+    let of_this_row = "FROM v WHERE v.presented = refresh_tokens.hash";
+    let sql = format!(
+        "WITH v(now, successor_hash, sealed, presented, ip, idx) AS (VALUES {values}) \
+         UPDATE refresh_tokens SET spent_at = (SELECT now {of_this_row}), \
+           successor_hash = (SELECT successor_hash {of_this_row}), \
+           successor_sealed = (SELECT sealed {of_this_row}), \
+           spent_ip = (SELECT ip {of_this_row}) \
+         WHERE hash IN (SELECT presented FROM v) AND spent_at IS NULL \
+           AND EXISTS (SELECT 1 FROM sessions s, v WHERE v.presented = refresh_tokens.hash \
+             AND s.id = refresh_tokens.session_id AND s.revoked_at IS NULL \
+             AND s.expires_at > v.now AND s.idle_expires_at > v.now) \
+         RETURNING (SELECT idx {of_this_row}), session_id, \
+           (SELECT s.user_id FROM sessions s WHERE s.id = refresh_tokens.session_id)"
+    );
+    let query = bind_rows(sqlx::query_as(&sql), batch, &rows);
+    Ok(by_index(query.fetch_all(pool).await?, batch.len()))
+}
+
+#[cfg(test)]
+impl Store {
+    /// Spends `spends` as one batch of this backend's spender, past its queue, so a test
+    /// knows they were committed together (the queue batches only what is waiting).
+    pub(super) async fn spend_as_one_batch(
+        &self,
+        spends: &[Spend<'_>],
+    ) -> Result<Vec<Option<Spent>>> {
+        let batch: Vec<(SpendJob, SpendReply)> = spends
+            .iter()
+            .map(|s| (SpendJob::from(s), oneshot::channel().0))
+            .collect();
+        let spent = match self.backend {
+            super::Backend::Sqlite => spend_batch(&self.write, &batch).await?,
+            super::Backend::Postgres => spend_pg_batch(&self.write, &batch).await?,
+        };
+        spent
+            .into_iter()
+            .map(|s| {
+                s.map(|(sid, user)| {
+                    Ok(Spent {
+                        session_id: parse_id(&sid)?,
+                        user_id: parse_id(&user)?,
+                    })
+                })
+                .transpose()
+            })
+            .collect()
     }
-    tx.commit().await?;
-    Ok(out)
 }

@@ -263,3 +263,138 @@ async fn postgres_a_session_row_held_elsewhere_does_not_hold_up_the_touches() {
     );
     store.close().await;
 }
+
+/// A batch holds live tokens of many sessions, a token presented twice (racing
+/// requests), tokens of a revoked and of an idle-expired session, and one never issued.
+/// Each live token rotates once, with its own values (time, address, sealed successor),
+/// and nothing else does.
+async fn a_batch_of_spends_rotates_each_live_token_once_with_its_own_values(store: Store) {
+    let now = Millis::now();
+    let (user, device) = account_with_a_laptop(&store, now).await;
+    let token = |i: usize| format!("token-{i}").into_bytes();
+    let mut sessions = Vec::new();
+    for i in 0..12 {
+        let sid = SessionId::new();
+        store
+            .create_session(NewSession {
+                id: sid,
+                user_id: user,
+                device: &device,
+                ip: Some("192.0.2.1"),
+                now,
+                idle_expires_at: now.plus(Duration::from_secs(86_400)),
+                expires_at: now.plus(Duration::from_secs(86_400)),
+                refresh_hash: &token(i),
+                event: &Event::SessionCreated(SessionCreated {
+                    session_id: sid,
+                    device: device.clone(),
+                    ip: None,
+                }),
+                event_expires_at: now.plus(HOUR),
+            })
+            .await
+            .unwrap();
+        sessions.push(sid);
+    }
+    for (sql, sid) in [
+        (
+            "UPDATE sessions SET revoked_at = $2 WHERE id = $1",
+            sessions[10],
+        ),
+        (
+            "UPDATE sessions SET idle_expires_at = $2 WHERE id = $1",
+            sessions[11],
+        ),
+    ] {
+        sqlx::query(sql)
+            .bind(sid.to_string())
+            .bind(now.0)
+            .execute(&store.write)
+            .await
+            .unwrap();
+    }
+    let presented: Vec<Vec<u8>> = (0..12)
+        .map(token)
+        .chain([token(3), b"never-issued".to_vec()])
+        .collect();
+    let successors: Vec<Vec<u8>> = (0..presented.len())
+        .map(|i| format!("successor-{i}").into_bytes())
+        .collect();
+    let sealed: Vec<Vec<u8>> = (0..presented.len())
+        .map(|i| format!("sealed-{i}").into_bytes())
+        .collect();
+    let ips: Vec<String> = (0..presented.len())
+        .map(|i| format!("192.0.2.{}", i + 10))
+        .collect();
+    let at = |i: usize| now.plus(Duration::from_millis(i as u64 + 1));
+    let spends: Vec<Spend> = (0..presented.len())
+        .map(|i| Spend {
+            presented_hash: &presented[i],
+            successor_hash: &successors[i],
+            successor_sealed: &sealed[i],
+            now: at(i),
+            idle_until: at(i).plus(HOUR),
+            ip: Some(&ips[i]),
+            sample_before: now.minus(HOUR),
+        })
+        .collect();
+
+    let spent = store.spend_as_one_batch(&spends).await.unwrap();
+
+    for i in 0..10 {
+        let s = spent[i].unwrap_or_else(|| panic!("token {i} was live"));
+        assert_eq!((s.session_id, s.user_id), (sessions[i], user));
+        let facts = store.refresh_token_facts(&token(i)).await.unwrap().unwrap();
+        assert_eq!(facts.spent_at, Some(at(i)), "token {i}");
+        assert_eq!(facts.spent_ip.as_deref(), Some(ips[i].as_str()));
+        assert_eq!(
+            facts.successor_sealed.as_deref(),
+            Some(sealed[i].as_slice())
+        );
+        let successor = store
+            .refresh_token_facts(&successors[i])
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(successor.session.id, sessions[i]);
+        assert_eq!(successor.spent_at, None, "the successor is live");
+    }
+    assert!(spent[10].is_none(), "the revoked session's token");
+    assert!(spent[11].is_none(), "the idle-expired session's token");
+    assert!(spent[12].is_none(), "the second presentation of token 3");
+    assert!(spent[13].is_none(), "the token never issued");
+    for (i, successor) in successors.iter().enumerate().skip(10) {
+        assert!(
+            store
+                .refresh_token_facts(successor)
+                .await
+                .unwrap()
+                .is_none(),
+            "no successor stored for spend {i}"
+        );
+    }
+    for i in [10, 11] {
+        let facts = store.refresh_token_facts(&token(i)).await.unwrap().unwrap();
+        assert_eq!(facts.spent_at, None, "token {i} stays unspent");
+    }
+    store.close().await;
+}
+
+#[tokio::test]
+async fn sqlite_a_batch_of_spends_rotates_each_live_token_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("s.db").display());
+    a_batch_of_spends_rotates_each_live_token_once_with_its_own_values(
+        Store::connect(&url).await.unwrap(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn postgres_a_batch_of_spends_rotates_each_live_token_once() {
+    let url = testkit::PgCluster::shared().await.new_database().await;
+    a_batch_of_spends_rotates_each_live_token_once_with_its_own_values(
+        Store::connect(&url).await.unwrap(),
+    )
+    .await;
+}
