@@ -22,7 +22,8 @@
 //! started, measured with its window open, its window closed (as by its close button)
 //! and measured again once WebKit's processes are gone, and reopened by starting it
 //! again: timed from that second start until the running app logs that its new window
-//! painted (`session_manager::reopen`).
+//! painted (`session_manager::reopen`). `APP_BENCH_SMAPS=FILE` copies the hidden app's
+//! `/proc/PID/smaps` there (the last run's), to see where its memory is.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -260,6 +261,9 @@ async fn close_and_reopen(
     tokio::time::sleep(Duration::from_millis(1500)).await;
     let hidden = e2e::memory::tree(app.pid);
     verbose(&hidden);
+    if let Some(to) = std::env::var_os("APP_BENCH_SMAPS") {
+        let _ = std::fs::copy(format!("/proc/{}/smaps", app.pid), to);
+    }
 
     let before = app.log_len();
     let asked = Instant::now();
