@@ -70,7 +70,22 @@ struct NotificationWatch {
 }
 
 impl NotificationWatch {
-    fn start() -> Self {
+    /// Returns once the bus has made `dbus-monitor` a monitor (it then hears of losing
+    /// its own name: `NameLost`), so no notification sent after this is missed.
+    async fn start() -> Self {
+        let watch = Self::spawn();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while !watch.seen.lock().unwrap().contains("member=NameLost") {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "dbus-monitor did not become a monitor within 10 s"
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        watch
+    }
+
+    fn spawn() -> Self {
         use tokio::io::AsyncReadExt as _;
         let mut child = tokio::process::Command::new("dbus-monitor")
             .args([
@@ -264,8 +279,7 @@ async fn the_desktop_app_end_to_end() {
 
     // The phone signs this device out: the app says so, in its window and as an OS
     // notification, and its keychain entry is gone.
-    let notifications = NotificationWatch::start();
-    tokio::time::sleep(std::time::Duration::from_millis(500)).await; // monitoring begins
+    let notifications = NotificationWatch::start().await;
     phone.session.sign_out_device(own_sid).await.unwrap();
     let notice = app.wait_visible(&id("signed-out-notice")).await.unwrap();
     let text = notice.text().await.unwrap();
@@ -360,9 +374,14 @@ async fn with_its_window_closed_the_app_keeps_watching_from_the_tray() {
     .await
     .unwrap();
 
-    // Closing the window: the window and WebKit's processes go, the app stays.
+    // Closing the window: the window and WebKit's processes go, the app stays. On
+    // Linux it starts over hidden (window.rs), and follows the account's events again.
+    let before = app.log_len();
     wm.close(WINDOW_TITLE).await.unwrap();
-    app.wait_logged("still watching, in the tray", 0, APP_TIMEOUT)
+    app.wait_logged("still watching, in the tray", before, APP_TIMEOUT)
+        .await
+        .unwrap();
+    app.wait_logged("starting over hidden", before, APP_TIMEOUT)
         .await
         .unwrap();
     desktop::wait_until("WebKit's processes to end", APP_TIMEOUT, || {
@@ -376,11 +395,16 @@ async fn with_its_window_closed_the_app_keeps_watching_from_the_tray() {
     );
     assert!(app.running(), "the app still runs, in the tray");
     assert!(keychain_holds_this_device(server.url()));
+    // Signed out before its stream is back, it would learn it from a refused refresh,
+    // which cannot say who did it: only the live event names the device that did.
+    // The line comes from the hidden app: the window's run said it before `before`.
+    app.wait_logged("following the account's events", before, APP_TIMEOUT)
+        .await
+        .unwrap();
 
     // The phone signs this device out: with no window, the app still hears it at once,
     // wipes its keychain entry and tells the person.
-    let notifications = NotificationWatch::start();
-    tokio::time::sleep(Duration::from_millis(500)).await; // monitoring begins
+    let notifications = NotificationWatch::start().await;
     phone.session.sign_out_device(own_sid).await.unwrap();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while keychain_holds_this_device(server.url()) {
@@ -488,13 +512,15 @@ async fn after_a_scare_in_the_desktop_app() {
     .unwrap();
     sign_in_through_the_form(&app, &server).await;
     app.wait_devices(3).await.unwrap();
+    // Signed in, the header says "Offline" until the app follows the account's events:
+    // a sign-in elsewhere before that would not be told live.
+    app.wait_gone(&id("offline-indicator")).await.unwrap();
 
     // A new sign-in elsewhere: an OS notification in proto::notice's words, and a
     // banner. A click on the notification shows that device, ready to be signed out
     // (the banner's "Not you?" does the same: ui/tests).
     let server_on_screen = Notifications::start().await.unwrap();
-    let notifications = NotificationWatch::start();
-    tokio::time::sleep(Duration::from_millis(500)).await; // monitoring begins
+    let notifications = NotificationWatch::start().await;
     let phone = OtherDevice::sign_in(server.url(), EMAIL, PASSWORD, "Phone")
         .await
         .unwrap();

@@ -93,20 +93,38 @@ async fn watch_on_the_lost_laptop_reports_who_signed_it_out() {
             .success()
     );
 
-    let watch = laptop
+    let mut watch = laptop
         .cmd(url, &["watch"])
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    // Wait until the laptop's stream is up: the desk sees it as a live device anyway, so
-    // give the stream a moment to connect.
-    std::thread::sleep(Duration::from_millis(1500));
+    // The desk signs the laptop out once the laptop's stream is up (`watch` says
+    // "(connected)"), so the laptop hears it live rather than on reconnecting.
+    let (connected, is_connected) = std::sync::mpsc::channel();
+    let watch_stderr = {
+        let err = watch.stderr.take().unwrap();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            let mut all = String::new();
+            for line in std::io::BufReader::new(err).lines() {
+                let line = line.unwrap_or_default();
+                if line == "(connected)" {
+                    let _ = connected.send(());
+                }
+                all.push_str(&line);
+                all.push('\n');
+            }
+            all
+        })
+    };
+    is_connected
+        .recv_timeout(Duration::from_secs(20))
+        .expect("watch connected its event stream");
     let out = desk.run(url, &["revoke", "lena-laptop"]);
     assert!(out.status.success(), "{}", stderr(&out));
 
     let deadline = Instant::now() + Duration::from_secs(10);
-    let mut watch = watch;
     let status = loop {
         if let Some(st) = watch.try_wait().unwrap() {
             break st;
@@ -118,7 +136,7 @@ async fn watch_on_the_lost_laptop_reports_who_signed_it_out() {
         std::thread::sleep(Duration::from_millis(50));
     };
     let out = watch.wait_with_output().unwrap();
-    assert_eq!(status.code(), Some(3), "{}", stderr(&out));
+    assert_eq!(status.code(), Some(3), "{}", watch_stderr.join().unwrap());
     let text = stdout(&out);
     assert!(
         text.contains("This device was signed out from lena-desk at ")
