@@ -54,8 +54,16 @@ async fn the_embedding_service_scrapes_the_guards_metrics() {
         assert!(start.elapsed() < Duration::from_secs(2));
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
-    // The feed gauges are published every second.
-    tokio::time::sleep(Duration::from_millis(1_200)).await;
+    // The feed gauges are published every second: wait for one that has seen the
+    // feed connected (it is, the revocation came through it).
+    let start = std::time::Instant::now();
+    while value(&prometheus.render(), "session_guard_feed_connected") != Some(1.0) {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "the feed gauges never said connected"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
 
     let text = prometheus.render();
     let v = |series: &str| value(&text, series);
