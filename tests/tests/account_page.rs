@@ -337,7 +337,8 @@ async fn the_session_cookie_is_out_of_reach_of_scripts_and_other_sites() {
     let (attacker, _site) = another_site(&server).await;
     browser.client.goto(&attacker).await.unwrap();
     browser.click("attack").await.unwrap();
-    let answer = browser.wait_visible("body").await.unwrap();
+    // The body is looked up afresh each time: found before the form's answer arrived,
+    // it would be the attacker page's, gone with the navigation.
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let mut text = String::new();
     while !text.contains("did not come from the account page") {
@@ -346,7 +347,10 @@ async fn the_session_cookie_is_out_of_reach_of_scripts_and_other_sites() {
             "the server did not refuse it: {text:?}"
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
-        text = answer.text().await.unwrap_or_default();
+        text = match browser.wait_visible("body").await {
+            Ok(body) => body.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
     }
     assert!(!server.session_is_revoked(web_sid).await);
     browser.client.goto(&page(&server)).await.unwrap();
