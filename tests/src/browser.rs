@@ -263,6 +263,20 @@ impl Browser {
         }
     }
 
+    /// The text of the element matching `css`, once it is shown. Looked up again when
+    /// the page replaced it between finding and reading (a stale element): lists that
+    /// are rebuilt on every update do that.
+    pub async fn wait_text(&self, css: &str) -> anyhow::Result<String> {
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            match self.wait_visible(css).await?.text().await {
+                Ok(text) => return Ok(text),
+                Err(e) if Instant::now() > deadline => return Err(e.into()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+            }
+        }
+    }
+
     /// The row of the device named `name`.
     pub async fn device_row(&self, name: &str) -> anyhow::Result<Element> {
         for row in self

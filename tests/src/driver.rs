@@ -202,6 +202,20 @@ impl Driver {
         }
     }
 
+    /// The text of the element matching `css`, once it is shown. Looked up again when
+    /// the page replaced it between finding and reading (a stale element): lists that
+    /// are rebuilt on every update do that.
+    pub async fn wait_text(&self, css: &str) -> anyhow::Result<String> {
+        let deadline = Instant::now() + UI_TIMEOUT;
+        loop {
+            match self.wait_visible(css).await?.text().await {
+                Ok(text) => return Ok(text),
+                Err(e) if Instant::now() > deadline => return Err(e.into()),
+                Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
+            }
+        }
+    }
+
     /// Waits until `check` holds for the elements matching `css`.
     pub async fn wait_all(
         &self,

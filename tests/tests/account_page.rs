@@ -490,18 +490,12 @@ async fn after_a_scare_on_the_page() {
     confirm(&browser, Some(&row), "sign-out-device").await;
     assert_eq!(laptop.signed_out().await.as_deref(), Some(THIS_BROWSER));
     assert!(!laptop.keychain_holds_it(), "its keychain entry is gone");
-    let wiped = browser
-        .wait_visible(&signed_out_row(
-            laptop.session.session_id(),
-            "[data-wiped=\"true\"]",
+    let status = browser
+        .wait_text(&format!(
+            "{} {}",
+            signed_out_row(laptop.session.session_id(), "[data-wiped=\"true\"]"),
+            id("wipe-status")
         ))
-        .await
-        .unwrap();
-    let status = wiped
-        .find(Locator::Css(&id("wipe-status")))
-        .await
-        .unwrap()
-        .text()
         .await
         .unwrap();
     assert!(
