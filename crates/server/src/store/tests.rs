@@ -38,30 +38,42 @@ async fn account_with_a_laptop(store: &Store, now: Millis) -> (UserId, Device) {
     (user, device)
 }
 
-async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
-    let now = Millis::now();
-    let (user, device) = account_with_a_laptop(&store, now).await;
+/// Signs `device` in for `user` at `now` (a day to live), its first refresh token
+/// being `refresh_hash`; returns the new session.
+async fn sign_in(
+    store: &Store,
+    user: UserId,
+    device: &Device,
+    refresh_hash: &[u8],
+    now: Millis,
+) -> SessionId {
     let sid = SessionId::new();
-    let created = Event::SessionCreated(SessionCreated {
-        session_id: sid,
-        device: device.clone(),
-        ip: None,
-    });
     store
         .create_session(NewSession {
             id: sid,
             user_id: user,
-            device: &device,
+            device,
             ip: Some("192.0.2.1"),
             now,
             idle_expires_at: now.plus(Duration::from_secs(86_400)),
             expires_at: now.plus(Duration::from_secs(86_400)),
-            refresh_hash: b"first",
-            event: &created,
+            refresh_hash,
+            event: &Event::SessionCreated(SessionCreated {
+                session_id: sid,
+                device: device.clone(),
+                ip: None,
+            }),
             event_expires_at: now.plus(HOUR),
         })
         .await
         .unwrap();
+    sid
+}
+
+async fn refresh_after_an_hour_is_sampled_into_the_activity(store: Store) {
+    let now = Millis::now();
+    let (user, device) = account_with_a_laptop(&store, now).await;
+    let sid = sign_in(&store, user, &device, b"first", now).await;
     // A refresh right after sign-in is not worth an entry...
     assert!(
         store
@@ -194,26 +206,7 @@ async fn postgres_a_session_row_held_elsewhere_does_not_hold_up_the_touches() {
     let (user, device) = account_with_a_laptop(&store, now).await;
     let mut sessions = Vec::new();
     for (n, token) in [b"held", b"free"].into_iter().enumerate() {
-        let sid = SessionId::new();
-        store
-            .create_session(NewSession {
-                id: sid,
-                user_id: user,
-                device: &device,
-                ip: Some("192.0.2.1"),
-                now,
-                idle_expires_at: now.plus(Duration::from_secs(86_400)),
-                expires_at: now.plus(Duration::from_secs(86_400)),
-                refresh_hash: token,
-                event: &Event::SessionCreated(SessionCreated {
-                    session_id: sid,
-                    device: device.clone(),
-                    ip: None,
-                }),
-                event_expires_at: now.plus(HOUR),
-            })
-            .await
-            .unwrap();
+        let sid = sign_in(&store, user, &device, token, now).await;
         let next: &[u8] = if n == 0 { b"held-2" } else { b"free-2" };
         assert!(
             store
@@ -274,27 +267,7 @@ async fn a_batch_of_spends_rotates_each_live_token_once_with_its_own_values(stor
     let token = |i: usize| format!("token-{i}").into_bytes();
     let mut sessions = Vec::new();
     for i in 0..12 {
-        let sid = SessionId::new();
-        store
-            .create_session(NewSession {
-                id: sid,
-                user_id: user,
-                device: &device,
-                ip: Some("192.0.2.1"),
-                now,
-                idle_expires_at: now.plus(Duration::from_secs(86_400)),
-                expires_at: now.plus(Duration::from_secs(86_400)),
-                refresh_hash: &token(i),
-                event: &Event::SessionCreated(SessionCreated {
-                    session_id: sid,
-                    device: device.clone(),
-                    ip: None,
-                }),
-                event_expires_at: now.plus(HOUR),
-            })
-            .await
-            .unwrap();
-        sessions.push(sid);
+        sessions.push(sign_in(&store, user, &device, &token(i), now).await);
     }
     for (sql, sid) in [
         (
