@@ -7,13 +7,11 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
-use fantoccini::elements::Element;
+use fantoccini::ClientBuilder;
 use fantoccini::wd::WebDriverCompatibleCommand;
-use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
 
-/// How long any wait in the page may take before the scenario fails.
-pub const PAGE_TIMEOUT: Duration = Duration::from_secs(20);
+use crate::page::{Page, TIMEOUT, free_port};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
@@ -41,28 +39,9 @@ pub fn check_environment() -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Whether a scenario can run here. Without its environment a plain `cargo test` skips
-/// it, saying why and how to run it; with `SESSION_E2E_REQUIRED=1` (scripts/test) a
-/// missing piece is a failure instead.
+/// Whether the account page's scenario can run here: see [`crate::page`]'s rule.
 pub fn environment_or_skip(scenario: &str) -> bool {
-    let Err(why) = check_environment() else {
-        return true;
-    };
-    if std::env::var("SESSION_E2E_REQUIRED").as_deref() == Ok("1") {
-        panic!("{scenario}: {why:#}\nRun it as: {HOW_TO_RUN}");
-    }
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "\nskipped {scenario}: {why:#}\n  run it as: {HOW_TO_RUN}\n"
-    );
-    false
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    crate::page::environment_or_skip(scenario, check_environment(), HOW_TO_RUN)
 }
 
 /// A Chrome DevTools Protocol command, sent through chromedriver
@@ -95,7 +74,7 @@ impl WebDriverCompatibleCommand for Cdp {
 
 /// One headless Chromium under chromedriver.
 pub struct Browser {
-    pub client: Client,
+    page: Page,
     driver: tokio::process::Child,
     _profile: tempfile::TempDir,
 }
@@ -149,7 +128,7 @@ impl Browser {
             }
         };
         let browser = Self {
-            client,
+            page: Page::new(client),
             driver,
             _profile: profile,
         };
@@ -202,45 +181,9 @@ impl Browser {
         Ok(serde_json::from_value(found)?)
     }
 
-    pub fn testid(id: &str) -> String {
-        format!("[data-testid=\"{id}\"]")
-    }
-
-    /// Waits until an element matching `css` is present and visible.
-    pub async fn wait_visible(&self, css: &str) -> anyhow::Result<Element> {
-        let deadline = Instant::now() + PAGE_TIMEOUT;
-        loop {
-            if let Ok(el) = self.client.find(Locator::Css(css)).await
-                && el.is_displayed().await.unwrap_or(false)
-            {
-                return Ok(el);
-            }
-            if Instant::now() > deadline {
-                bail!("{css} did not appear within {} s", PAGE_TIMEOUT.as_secs());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    pub async fn click(&self, testid: &str) -> anyhow::Result<()> {
-        self.wait_visible(&Self::testid(testid))
-            .await?
-            .click()
-            .await?;
-        Ok(())
-    }
-
-    /// Replaces the text of an input.
-    pub async fn type_into(&self, testid: &str, text: &str) -> anyhow::Result<()> {
-        let el = self.wait_visible(&Self::testid(testid)).await?;
-        el.clear().await?;
-        el.send_keys(text).await?;
-        Ok(())
-    }
-
     /// The names of the listed devices, top to bottom, once exactly `n` are listed.
     pub async fn wait_devices(&self, n: usize) -> anyhow::Result<Vec<String>> {
-        let deadline = Instant::now() + PAGE_TIMEOUT;
+        let deadline = Instant::now() + TIMEOUT;
         loop {
             let names = self
                 .client
@@ -256,44 +199,11 @@ impl Browser {
             if Instant::now() > deadline {
                 bail!(
                     "{n} devices not listed within {} s: {names:?}",
-                    PAGE_TIMEOUT.as_secs()
+                    TIMEOUT.as_secs()
                 );
             }
             tokio::time::sleep(Duration::from_millis(25)).await;
         }
-    }
-
-    /// The text of the element matching `css`, once it is shown. Looked up again when
-    /// the page replaced it between finding and reading (a stale element): lists that
-    /// are rebuilt on every update do that.
-    pub async fn wait_text(&self, css: &str) -> anyhow::Result<String> {
-        let deadline = Instant::now() + PAGE_TIMEOUT;
-        loop {
-            match self.wait_visible(css).await?.text().await {
-                Ok(text) => return Ok(text),
-                Err(e) if Instant::now() > deadline => return Err(e.into()),
-                Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
-            }
-        }
-    }
-
-    /// The row of the device named `name`.
-    pub async fn device_row(&self, name: &str) -> anyhow::Result<Element> {
-        for row in self
-            .client
-            .find_all(Locator::Css(&Self::testid("device-row")))
-            .await?
-        {
-            let row_name = row
-                .find(Locator::Css(&Self::testid("device-name")))
-                .await?
-                .text()
-                .await?;
-            if row_name == name {
-                return Ok(row);
-            }
-        }
-        bail!("no device named {name:?} is listed")
     }
 
     /// Runs axe-core (npm, from `ui/node_modules`) on the page as it is: its violations,
@@ -315,16 +225,6 @@ impl Browser {
         Ok(serde_json::from_value(found)?)
     }
 
-    /// A PNG of the page as painted, into `path`.
-    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
-        let png = self.client.screenshot().await?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, png)?;
-        Ok(())
-    }
-
     /// Ends the WebDriver session (Chromium quits) and chromedriver.
     pub async fn close(mut self) -> anyhow::Result<()> {
         let closed = self.client.clone().close().await;
@@ -343,6 +243,14 @@ impl Browser {
             }
         }
         let _ = self.driver.start_kill();
+    }
+}
+
+impl std::ops::Deref for Browser {
+    type Target = Page;
+
+    fn deref(&self) -> &Page {
+        &self.page
     }
 }
 

@@ -8,11 +8,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context as _, bail};
 use fantoccini::elements::Element;
-use fantoccini::{Client, ClientBuilder, Locator};
+use fantoccini::{ClientBuilder, Locator};
 use serde_json::json;
 
-/// How long any wait in the UI may take before the scenario fails.
-pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
+use crate::page::{Page, TIMEOUT, free_port, testid};
 
 /// The app binary: `E2E_APP` when set (a release build, the installed package's),
 /// otherwise the one built next to the running executable
@@ -75,35 +74,14 @@ pub const HOW_TO_RUN: &str = "scripts/with-secret-service xvfb-run -a cargo test
     (needs the apt packages xvfb xauth webkit2gtk-driver dbus-x11 gnome-keyring dunst, \
     `cargo install tauri-driver --locked`, and ui/dist built: cd ui && npm ci && npm run build)";
 
-/// Whether a scenario can run here. Without its environment a plain `cargo test` skips
-/// it, printing why and how to run it; with `SESSION_E2E_REQUIRED=1` (scripts/test sets
-/// it) a missing piece is a failure instead, so CI never passes by skipping.
+/// Whether the desktop scenario can run here: see [`crate::page`]'s rule.
 pub fn environment_or_skip(scenario: &str) -> bool {
-    let Err(why) = check_environment() else {
-        return true;
-    };
-    if std::env::var("SESSION_E2E_REQUIRED").as_deref() == Ok("1") {
-        panic!("{scenario}: {why:#}\nRun it as: {HOW_TO_RUN}");
-    }
-    // Straight to stderr: the test harness would capture (and hide) eprintln! of a
-    // test that passes.
-    use std::io::Write as _;
-    let _ = writeln!(
-        std::io::stderr(),
-        "\nskipped {scenario}: {why:#}\n  run it as: {HOW_TO_RUN}\n"
-    );
-    false
-}
-
-fn free_port() -> anyhow::Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
+    crate::page::environment_or_skip(scenario, check_environment(), HOW_TO_RUN)
 }
 
 /// One running app under WebDriver.
 pub struct Driver {
-    pub client: Client,
+    page: Page,
     driver: Option<tokio::process::Child>,
     driver_pid: u32,
     app: PathBuf,
@@ -167,7 +145,7 @@ impl Driver {
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
         let driver = Self {
-            client,
+            page: Page::new(client),
             driver: Some(child),
             driver_pid,
             app: app.to_path_buf(),
@@ -180,68 +158,6 @@ impl Driver {
         crate::memory::descendants(self.driver_pid)
             .into_iter()
             .find(|pid| crate::memory::exe(*pid).is_some_and(|e| e == self.app))
-    }
-
-    pub fn testid(id: &str) -> String {
-        format!("[data-testid=\"{id}\"]")
-    }
-
-    /// Waits until an element matching `css` is present and visible.
-    pub async fn wait_visible(&self, css: &str) -> anyhow::Result<Element> {
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            if let Ok(el) = self.client.find(Locator::Css(css)).await
-                && el.is_displayed().await.unwrap_or(false)
-            {
-                return Ok(el);
-            }
-            if Instant::now() > deadline {
-                bail!("{css} did not appear within {} s", UI_TIMEOUT.as_secs());
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
-    }
-
-    /// The text of the element matching `css`, once it is shown. Looked up again when
-    /// the page replaced it between finding and reading (a stale element): lists that
-    /// are rebuilt on every update do that.
-    pub async fn wait_text(&self, css: &str) -> anyhow::Result<String> {
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            match self.wait_visible(css).await?.text().await {
-                Ok(text) => return Ok(text),
-                Err(e) if Instant::now() > deadline => return Err(e.into()),
-                Err(_) => tokio::time::sleep(Duration::from_millis(25)).await,
-            }
-        }
-    }
-
-    /// Waits until `check` holds for the elements matching `css`.
-    pub async fn wait_all(
-        &self,
-        css: &str,
-        what: &str,
-        check: impl Fn(&[Element]) -> bool,
-    ) -> anyhow::Result<Vec<Element>> {
-        let deadline = Instant::now() + UI_TIMEOUT;
-        loop {
-            let found = self
-                .client
-                .find_all(Locator::Css(css))
-                .await
-                .unwrap_or_default();
-            if check(&found) {
-                return Ok(found);
-            }
-            if Instant::now() > deadline {
-                bail!(
-                    "{what}: not within {} s ({} of {css} present)",
-                    UI_TIMEOUT.as_secs(),
-                    found.len()
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(25)).await;
-        }
     }
 
     /// How many elements match `css` and are laid out (have a box), counted in the page
@@ -259,38 +175,28 @@ impl Driver {
 
     /// Waits until `n` elements matching `css` are laid out.
     pub async fn wait_laid_out(&self, css: &str, n: usize) -> anyhow::Result<()> {
-        let deadline = Instant::now() + UI_TIMEOUT;
+        let deadline = Instant::now() + TIMEOUT;
         loop {
             if self.count_laid_out(css).await? == n {
                 return Ok(());
             }
             if Instant::now() > deadline {
-                bail!(
-                    "{n} of {css} not laid out within {} s",
-                    UI_TIMEOUT.as_secs()
-                );
+                bail!("{n} of {css} not laid out within {} s", TIMEOUT.as_secs());
             }
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
-    }
-
-    /// Waits until no element matches `css`.
-    pub async fn wait_gone(&self, css: &str) -> anyhow::Result<()> {
-        self.wait_all(css, &format!("{css} gone"), <[Element]>::is_empty)
-            .await
-            .map(|_| ())
     }
 
     /// The names of the listed devices, top to bottom.
     pub async fn device_names(&self) -> anyhow::Result<Vec<String>> {
         let rows = self
             .client
-            .find_all(Locator::Css(&Self::testid("device-row")))
+            .find_all(Locator::Css(&testid("device-row")))
             .await?;
         let mut names = Vec::new();
         for row in rows {
             names.push(
-                row.find(Locator::Css(&Self::testid("device-name")))
+                row.find(Locator::Css(&testid("device-name")))
                     .await?
                     .text()
                     .await?,
@@ -302,57 +208,11 @@ impl Driver {
     /// Waits until exactly `n` devices are listed.
     pub async fn wait_devices(&self, n: usize) -> anyhow::Result<Vec<Element>> {
         self.wait_all(
-            &Self::testid("device-row"),
+            &testid("device-row"),
             &format!("{n} devices listed"),
             |rows| rows.len() == n,
         )
         .await
-    }
-
-    /// The row of the device named `name`.
-    pub async fn device_row(&self, name: &str) -> anyhow::Result<Element> {
-        let rows = self
-            .client
-            .find_all(Locator::Css(&Self::testid("device-row")))
-            .await?;
-        for row in rows {
-            if row
-                .find(Locator::Css(&Self::testid("device-name")))
-                .await?
-                .text()
-                .await?
-                == name
-            {
-                return Ok(row);
-            }
-        }
-        bail!("no device named {name:?} is listed")
-    }
-
-    pub async fn click(&self, testid: &str) -> anyhow::Result<()> {
-        self.wait_visible(&Self::testid(testid))
-            .await?
-            .click()
-            .await?;
-        Ok(())
-    }
-
-    /// Replaces the text of an input.
-    pub async fn type_into(&self, testid: &str, text: &str) -> anyhow::Result<()> {
-        let el = self.wait_visible(&Self::testid(testid)).await?;
-        el.clear().await?;
-        el.send_keys(text).await?;
-        Ok(())
-    }
-
-    /// A PNG of the window's page, as painted.
-    pub async fn screenshot(&self, path: &Path) -> anyhow::Result<()> {
-        let png = self.client.screenshot().await?;
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir)?;
-        }
-        std::fs::write(path, png)?;
-        Ok(())
     }
 
     /// Ends the WebDriver session (which quits the app) and tauri-driver.
@@ -377,6 +237,14 @@ impl Driver {
         if let Some(mut child) = self.driver.take() {
             let _ = child.start_kill();
         }
+    }
+}
+
+impl std::ops::Deref for Driver {
+    type Target = Page;
+
+    fn deref(&self) -> &Page {
+        &self.page
     }
 }
 

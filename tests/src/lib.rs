@@ -4,6 +4,7 @@
 //! - [`browser`]: headless Chromium through chromedriver, for the account page.
 //! - [`Driver`]: the real app binary in a real WebKit window, driven through
 //!   `tauri-driver` and `WebKitWebDriver`.
+//! - [`page`]: what both share: the page under WebDriver, looked at by `data-testid`.
 //! - [`memory`]: the resident memory of the app and every process it spawned.
 //! - [`desktop`]: a window manager and a system tray on the display, and the app
 //!   started as from a launcher, its log read as it runs.
@@ -14,6 +15,7 @@ pub mod browser;
 pub mod desktop;
 pub mod driver;
 pub mod memory;
+pub mod page;
 
 pub use driver::Driver;
 

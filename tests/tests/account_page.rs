@@ -34,7 +34,7 @@ const DESKTOP: (u32, u32) = (1280, 800);
 const PHONE: (u32, u32) = (360, 740);
 
 fn id(testid: &str) -> String {
-    Browser::testid(testid)
+    e2e::page::testid(testid)
 }
 
 fn page(server: &TestServer) -> String {

@@ -25,7 +25,7 @@ const EMAIL: &str = "ada@example.com";
 const PASSWORD: &str = "correct horse battery staple";
 
 fn id(testid: &str) -> String {
-    Driver::testid(testid)
+    e2e::page::testid(testid)
 }
 
 /// Where to save screenshots, if asked to.

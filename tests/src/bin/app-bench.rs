@@ -37,6 +37,7 @@ use tokio::io::{AsyncBufReadExt as _, BufReader};
 use clap::Parser;
 use e2e::desktop::{self, Tray, WINDOW_TITLE, WindowManager};
 use e2e::driver::{Driver, app_binary};
+use e2e::page::testid;
 use testkit::{Options, TestServer};
 
 #[derive(Parser, Debug)]
@@ -155,11 +156,8 @@ async fn start_webdriver(
     .await?;
     match devices {
         // Painted: every row is in the DOM and laid out.
-        Some(n) => app.wait_laid_out(&Driver::testid("device-row"), n).await?,
-        None => {
-            app.wait_laid_out(&Driver::testid("sign-in-submit"), 1)
-                .await?
-        }
+        Some(n) => app.wait_laid_out(&testid("device-row"), n).await?,
+        None => app.wait_laid_out(&testid("sign-in-submit"), 1).await?,
     }
     let start = started.elapsed();
     app.close().await?;
