@@ -2,12 +2,11 @@
 
 import { buildNameIndex, describeActivityParts, type Part } from "../activity";
 import { h, named, replaceChildren, setAttr, type Child } from "../dom";
-import { endsSession, errorMessage } from "../errors";
+import { errorMessage } from "../errors";
 import { uiIcon, type UiIcon } from "../icons";
-import { toAppError } from "../ipc";
 import { formatDateTime, parseTime, relativeTime } from "../time";
 import type { ActivityEvent, AppError, SessionInfo } from "../types";
-import type { Ctx } from "./context";
+import { failureToShow, type Ctx } from "./context";
 
 export class ActivityView {
   readonly el: HTMLElement;
@@ -103,11 +102,8 @@ export class ActivityView {
       this.error = null;
     } catch (e) {
       if (this.destroyed) return;
-      const err = toAppError(e);
-      if (endsSession(err)) {
-        this.ctx.sessionLost();
-        return;
-      }
+      const err = failureToShow(this.ctx, e);
+      if (!err) return;
       this.error = err;
     }
     this.render();

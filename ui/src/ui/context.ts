@@ -1,5 +1,6 @@
-import type { Ipc } from "../ipc";
-import type { AppState, Screen } from "../types";
+import { endsSession } from "../errors";
+import { toAppError, type Ipc } from "../ipc";
+import type { AppError, AppState, Screen } from "../types";
 import type { Confirm } from "./dialog";
 
 /**
@@ -24,4 +25,18 @@ export interface Ctx {
   sessionLost(): void;
   /** A screen has its content (the first call per start is reported as the start time). */
   painted(screen: Screen, rows: number): void;
+}
+
+/**
+ * What a view shows for the failure `e` of one of its commands, or null when the
+ * failure means this device's session is over (not_signed_in, session_revoked): then
+ * the app has been told, and shows sign-in instead of the view.
+ */
+export function failureToShow(ctx: Pick<Ctx, "sessionLost">, e: unknown): AppError | null {
+  const err = toAppError(e);
+  if (endsSession(err)) {
+    ctx.sessionLost();
+    return null;
+  }
+  return err;
 }

@@ -6,7 +6,7 @@ import { endsSession, errorMessage, type ErrorContext } from "../errors";
 import { uiIcon } from "../icons";
 import { toAppError } from "../ipc";
 import type { AppError, SessionInfo, SignedOutDevice } from "../types";
-import type { Ctx } from "./context";
+import { failureToShow, type Ctx } from "./context";
 import { DeviceRow, type RowActions } from "./device-row";
 import { SignedOutSection } from "./signed-out-view";
 
@@ -213,11 +213,8 @@ export class DevicesView {
       this.ctx.painted("devices", list.length);
     } catch (e) {
       if (this.destroyed) return;
-      const err = toAppError(e);
-      if (endsSession(err)) {
-        this.ctx.sessionLost();
-        return;
-      }
+      const err = failureToShow(this.ctx, e);
+      if (!err) return;
       this.loadError = err;
       this.loadState = "error";
       this.renderState();
@@ -322,11 +319,8 @@ export class DevicesView {
   }
 
   private fail(e: unknown, context: ErrorContext, ...what: Child[]): void {
-    const err = toAppError(e);
-    if (endsSession(err)) {
-      this.ctx.sessionLost();
-      return;
-    }
+    const err = failureToShow(this.ctx, e);
+    if (!err) return;
     this.status.textContent = "";
     replaceChildren(this.problem, ...what, `: ${errorMessage(err, context, this.ctx.state().server_url)}`);
   }

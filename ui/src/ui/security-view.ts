@@ -3,13 +3,12 @@
 // or off.
 
 import { h, replaceChildren, setAttr, uid, type Child } from "../dom";
-import { endsSession, errorMessage, rateLimitText } from "../errors";
+import { errorMessage, rateLimitText } from "../errors";
 import { uiIcon } from "../icons";
-import { toAppError } from "../ipc";
 import { readQrSvg } from "../qr";
 import { Countdown } from "../time";
 import type { AppError, TwoStepSetup } from "../types";
-import type { Ctx } from "./context";
+import { failureToShow, type Ctx } from "./context";
 
 /** The shortest password worth sending (the server has the full policy and says why). */
 const MIN_PASSWORD = 8;
@@ -270,11 +269,8 @@ export class SecurityView {
       this.setChanging(false);
     } catch (e) {
       if (this.destroyed) return;
-      const err = toAppError(e);
-      if (endsSession(err)) {
-        this.ctx.sessionLost();
-        return;
-      }
+      const err = failureToShow(this.ctx, e);
+      if (!err) return;
       this.passwordFeedback.failWith(err);
       this.setChanging(false);
       if (err.code === "invalid_credentials") {
@@ -299,11 +295,8 @@ export class SecurityView {
       this.stage = account.two_step ? "on" : "off";
     } catch (e) {
       if (this.destroyed) return;
-      const err = toAppError(e);
-      if (endsSession(err)) {
-        this.ctx.sessionLost();
-        return;
-      }
+      const err = failureToShow(this.ctx, e);
+      if (!err) return;
       this.stage = "error";
       this.twoStepFeedback.fail(errorMessage(err, "security", this.ctx.state().server_url));
     }
@@ -337,11 +330,8 @@ export class SecurityView {
       done(answer);
     } catch (e) {
       if (this.destroyed) return;
-      const err = toAppError(e);
-      if (endsSession(err)) {
-        this.ctx.sessionLost();
-        return;
-      }
+      const err = failureToShow(this.ctx, e);
+      if (!err) return;
       this.twoStepFeedback.failWith(err);
       this.setBusy(false);
       if (invalid) {
