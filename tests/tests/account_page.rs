@@ -406,18 +406,10 @@ async fn the_account_page_is_accessible_on_a_phone_and_a_desktop() {
         // Each view, as it first shows: no violation axe-core can find, and nothing
         // wider than the screen.
         let check = async |view: &str| {
-            let found = browser.axe_violations().await.unwrap();
+            let (found, overflow) = accessibility(&browser).await;
             assert!(found.is_empty(), "{view} at {width} px: {found:#?}");
-            let overflow = browser
-                .client
-                .execute(
-                    "return document.documentElement.scrollWidth - window.innerWidth",
-                    vec![],
-                )
-                .await
-                .unwrap();
             assert!(
-                overflow.as_i64().unwrap() <= 0,
+                overflow <= 0,
                 "{view} at {width} px scrolls sideways by {overflow} px"
             );
         };
@@ -452,10 +444,15 @@ fn signed_out_row(sid: SessionId, css: &str) -> String {
     )
 }
 
-/// What axe-core finds on the page as it is at `width` px, and how far it scrolls
-/// sideways (nothing is wider than the screen when that is 0 or less).
+/// [`accessibility`] with the browser at `width` × `height`.
 async fn accessibility_at(browser: &Browser, (width, height): (u32, u32)) -> (Vec<String>, i64) {
     browser.resize(width, height).await.unwrap();
+    accessibility(browser).await
+}
+
+/// What axe-core finds on the page as it is, and how far it scrolls sideways (nothing
+/// is wider than the screen when that is 0 or less).
+async fn accessibility(browser: &Browser) -> (Vec<String>, i64) {
     let found = browser.axe_violations().await.unwrap();
     let overflow = browser
         .client
@@ -592,10 +589,7 @@ async fn after_a_scare_on_the_page() {
         .await
         .unwrap();
     let secret: String = browser
-        .wait_visible(&id("two-step-secret"))
-        .await
-        .unwrap()
-        .text()
+        .wait_text(&id("two-step-secret"))
         .await
         .unwrap()
         .split_whitespace()

@@ -643,10 +643,7 @@ async fn after_a_scare_in_the_desktop_app() {
         .await
         .unwrap();
     let secret: String = app
-        .wait_visible(&id("two-step-secret"))
-        .await
-        .unwrap()
-        .text()
+        .wait_text(&id("two-step-secret"))
         .await
         .unwrap()
         .split_whitespace()
