@@ -9,29 +9,14 @@ import { readQrSvg } from "../qr";
 import { Countdown } from "../time";
 import type { AppError, TwoStepSetup } from "../types";
 import { failureToShow, type Ctx } from "./context";
+import { labelledInput, type LabelledInput } from "./labelled-input";
 
 /** The shortest password worth sending (the server has the full policy and says why). */
 const MIN_PASSWORD = 8;
 
 /** A labelled input with its own id. */
-function field(
-  label: string,
-  testid: string,
-  attrs: Record<string, string>,
-  hint?: string,
-): { row: HTMLElement; input: HTMLInputElement } {
-  const id = uid(testid);
-  const hintId = hint ? `${id}-hint` : null;
-  const input = h("input", { id, class: "input", "data-testid": testid, "aria-describedby": hintId, ...attrs });
-  input.addEventListener("input", () => input.removeAttribute("aria-invalid"));
-  const row = h(
-    "div",
-    { class: "field" },
-    h("label", { for: id, class: "label" }, label),
-    input,
-    hint && hintId ? h("p", { class: "hint", id: hintId }, hint) : null,
-  );
-  return { row, input };
+function field(label: string, testid: string, attrs: Record<string, string>, hint?: string): LabelledInput {
+  return labelledInput(uid(testid), label, testid, attrs, hint);
 }
 
 /** "JBSW Y3DP …": a base32 secret in groups of four, as authenticator apps show it. */

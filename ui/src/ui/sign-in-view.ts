@@ -9,6 +9,7 @@ import { toAppError } from "../ipc";
 import { Countdown } from "../time";
 import type { AppError, AppState, SignedOutNotice } from "../types";
 import type { Ctx } from "./context";
+import { labelledInput } from "./labelled-input";
 
 export interface SignInOptions {
   notice: SignedOutNotice | null;
@@ -67,34 +68,10 @@ export class SignInView {
     private readonly opts: SignInOptions,
   ) {
     const state = ctx.state();
-    const field = (
-      name: Field,
-      label: string,
-      testid: string,
-      attrs: Record<string, string>,
-      value: string,
-      hint?: string,
-    ): { row: HTMLElement; input: HTMLInputElement } => {
-      const id = `sign-in-${testid}`;
-      const hintId = hint ? `${id}-hint` : null;
-      const input = h("input", {
-        id,
-        name,
-        class: "input",
-        "data-testid": testid,
-        "aria-describedby": hintId ? `${hintId} sign-in-error` : "sign-in-error",
-        ...attrs,
-      });
-      input.value = value;
-      input.addEventListener("input", () => input.removeAttribute("aria-invalid"));
-      const row = h(
-        "div",
-        { class: "field" },
-        h("label", { for: id, class: "label" }, label),
-        input,
-        hint && hintId ? h("p", { class: "hint", id: hintId }, hint) : null,
-      );
-      return { row, input };
+    const field = (name: Field, label: string, testid: string, attrs: Record<string, string>, value: string, hint?: string) => {
+      const made = labelledInput(`sign-in-${testid}`, label, testid, { name, ...attrs }, hint, "sign-in-error");
+      made.input.value = value;
+      return made;
     };
 
     const server = field(
